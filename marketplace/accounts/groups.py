@@ -1,0 +1,53 @@
+"""Operations staff groups and what each may do in the admin (DOMAIN.md: finance, ops, support)."""
+
+from django.contrib.auth.models import Group, Permission
+
+VIEW_ALL = [
+    "accounts.view_user",
+    "accounts.view_buyer",
+    "accounts.view_seller",
+    "accounts.view_sellerapplication",
+    "accounts.view_invitation",
+    "catalog.view_category",
+    "catalog.view_product",
+    "orders.view_order",
+    "orders.view_orderline",
+    "orders.view_payment",
+    "orders.view_subscription",
+    "orders.view_creditaccount",
+    "core.view_outboundemail",
+    "core.view_notification",
+    "provisioning.view_sellerintegration",
+    "provisioning.view_accesskey",
+    "django_celery_beat.view_periodictask",
+]
+
+GROUPS = {
+    "operations": [
+        *VIEW_ALL,
+        "accounts.review_sellerapplication",
+        "accounts.change_seller",
+        "catalog.review_product",
+        "catalog.add_category",
+        "catalog.change_category",
+        "orders.close_supervision",
+        "django_celery_beat.change_periodictask",
+        "django_celery_beat.view_crontabschedule",
+        "django_celery_beat.change_crontabschedule",
+    ],
+    "finance": [*VIEW_ALL, "orders.grant_credit", "orders.record_repayment", "orders.add_creditaccount"],
+    "support": VIEW_ALL,
+}
+
+
+def ensure_operations_groups(**kwargs) -> None:
+    """Create the groups and give them their permissions. Idempotent; runs after every migrate."""
+    for name, perms in GROUPS.items():
+        group, _ = Group.objects.get_or_create(name=name)
+        wanted = []
+        for dotted in perms:
+            app_label, codename = dotted.split(".")
+            perm = Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()
+            if perm is not None:
+                wanted.append(perm)
+        group.permissions.add(*wanted)

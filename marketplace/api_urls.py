@@ -1,0 +1,9 @@
+"""/api/v1/: every app's API routes."""
+
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("marketplace.accounts.api.urls")),
+    path("", include("marketplace.catalog.api.urls")),
+    path("", include("marketplace.orders.api.urls")),
+]

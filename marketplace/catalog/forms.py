@@ -1,0 +1,69 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from .models import DeliveryKind, Plan, Product, TradeMode
+
+
+class CatalogFilterForm(forms.Form):
+    q = forms.CharField(label=_("Search"), required=False)
+    trade_mode = forms.ChoiceField(
+        label=_("Trade mode"), required=False, choices=[("", _("All trade modes")), *TradeMode.choices]
+    )
+    delivery_kind = forms.ChoiceField(
+        label=_("Delivery"), required=False, choices=[("", _("All delivery kinds")), *DeliveryKind.choices]
+    )
+    category = forms.CharField(required=False, widget=forms.HiddenInput)
+
+
+class ProductForm(forms.ModelForm):
+    class Meta:
+        model = Product
+        fields = [
+            "name_zh",
+            "name_en",
+            "category",
+            "trade_mode",
+            "delivery_kind",
+            "supervised",
+            "auto_deploy",
+            "summary_zh",
+            "summary_en",
+            "description_zh",
+            "description_en",
+        ]
+        widgets = {
+            "description_zh": forms.Textarea(attrs={"rows": 5}),
+            "description_en": forms.Textarea(attrs={"rows": 5}),
+        }
+
+
+class PlanForm(forms.ModelForm):
+    class Meta:
+        model = Plan
+        fields = [
+            "sku_code",
+            "name_zh",
+            "name_en",
+            "charging_mode",
+            "period_type",
+            "price",
+            "usage_unit",
+            "trial_days",
+            "is_active",
+            "position",
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["period_type"].required = False
+
+    def _post_clean(self):
+        # Business validation (and the model's constraints) live in the service; skip the model's.
+        pass
+
+
+class ProductStatusFilterForm(forms.Form):
+    q = forms.CharField(label=_("Search"), required=False)
+    status = forms.ChoiceField(
+        label=_("Status"), required=False, choices=[("", _("All statuses")), *Product.Status.choices]
+    )

@@ -1,0 +1,25 @@
+"""The Celery app and the one place where the beat schedule lives.
+
+The schedule is loaded into django-celery-beat's tables by ``manage.py sync_beat_schedule``
+(run by ``make run`` and by migrations' post-migrate hook), so operations can edit times in the
+admin without a deployment; entries edited there are not overwritten.
+"""
+
+import os
+
+from celery import Celery
+from celery.schedules import crontab
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "marketplace.settings")
+
+app = Celery("marketplace")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+# name -> (task, schedule). Times are Beijing time (CELERY_TIMEZONE).
+BEAT_SCHEDULE = {
+    "deliver-pending-emails": ("marketplace.core.tasks.deliver_pending_emails", crontab(minute="*")),
+    "close-unpaid-orders": ("marketplace.orders.tasks.close_unpaid_orders", crontab(minute="*/10")),
+    "expire-subscriptions": ("marketplace.orders.tasks.expire_subscriptions", crontab(minute=5)),
+}
+app.conf.beat_schedule = {name: {"task": task, "schedule": sched} for name, (task, sched) in BEAT_SCHEDULE.items()}

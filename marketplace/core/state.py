@@ -1,0 +1,15 @@
+"""Explicit state machines: one transition table per stateful model."""
+
+from django.utils.translation import gettext as _
+
+from .errors import InvalidTransition
+
+
+def check_transition(table: dict, current: str, target: str, *, choices=None) -> None:
+    """Refuse a move that the table does not list."""
+    if target not in table.get(current, ()):
+        labels = dict(choices.choices) if choices is not None else {}
+        raise InvalidTransition(
+            _("Cannot move from “%(from)s” to “%(to)s”.")
+            % {"from": labels.get(current, current), "to": labels.get(target, target)}
+        )

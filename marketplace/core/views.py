@@ -1,0 +1,34 @@
+"""Helpers for page views: turn a refused service call into form errors or a message."""
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+
+from .errors import ServiceError
+
+
+def form_error(form, exc: ServiceError) -> None:
+    """Show a service's refusal on the form: field errors where it named fields, else on top."""
+    placed = False
+    for field, errors in exc.field_errors.items():
+        if field in form.fields:
+            for error in errors:
+                form.add_error(field, str(error))
+            placed = True
+    if not placed or not exc.field_errors:
+        form.add_error(None, str(exc.message))
+
+
+def message_error(request, exc: ServiceError) -> None:
+    messages.error(request, str(exc.message))
+
+
+def paginate(request, queryset, per_page: int = 20):
+    """A page of the list; ``?page=`` beyond the end shows the last page rather than an error."""
+    paginator = Paginator(queryset, per_page)
+    return paginator.get_page(request.GET.get("page"))
+
+
+def querystring_without_page(request) -> str:
+    params = request.GET.copy()
+    params.pop("page", None)
+    return params.urlencode()

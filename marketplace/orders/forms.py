@@ -1,0 +1,37 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from .models import Order, OrderType, Subscription
+
+
+class OrderFilterForm(forms.Form):
+    q = forms.CharField(label=_("Search"), required=False)
+    status = forms.ChoiceField(
+        label=_("Status"), required=False, choices=[("", _("All statuses")), *Order.Status.choices]
+    )
+    order_type = forms.ChoiceField(
+        label=_("Order type"), required=False, choices=[("", _("All order types")), *OrderType.choices]
+    )
+    date_from = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class SellerOrderFilterForm(OrderFilterForm):
+    product = forms.TypedChoiceField(label=_("Product"), required=False, coerce=int, empty_value=None)
+
+    def __init__(self, *args, products=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["product"].choices = [("", _("All products"))] + [(p.pk, p.name) for p in products]
+
+
+class CheckoutForm(forms.Form):
+    plan = forms.IntegerField(widget=forms.HiddenInput)
+    order_type = forms.ChoiceField(choices=OrderType.choices, widget=forms.HiddenInput, initial=OrderType.NEW)
+    period_count = forms.IntegerField(label=_("Periods"), min_value=1, max_value=36, initial=1)
+    subscription = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+
+class SubscriptionFilterForm(forms.Form):
+    status = forms.ChoiceField(
+        label=_("Status"), required=False, choices=[("", _("All statuses")), *Subscription.Status.choices]
+    )

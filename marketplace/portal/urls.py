@@ -1,0 +1,38 @@
+"""URL maps of the seller center (/seller/, namespace ``seller``) and the buyer center (/buyer/,
+namespace ``buyer``). Each app contributes its pages; the portal adds the shell."""
+
+from django.urls import path
+
+from marketplace.accounts import urls as accounts_urls
+from marketplace.accounts import views as accounts_views
+from marketplace.catalog import urls as catalog_urls
+from marketplace.orders import urls as order_urls
+from marketplace.provisioning import urls as provisioning_urls
+
+from . import views
+
+portal_urlpatterns = [
+    path("home/", accounts_views.home_redirect, name="home"),
+    path("notifications/", views.notifications, name="notifications"),
+    path("notifications/read/", views.notifications_read, name="notifications_read"),
+]
+
+seller_urlpatterns = [
+    path("", views.seller_dashboard, name="dashboard"),
+    path("settlement/", views.seller_settlement, name="settlement"),
+    path("invoices/", views.seller_invoices, name="invoices"),
+    path("tickets/", views.seller_tickets, name="tickets"),
+    path("cooperation/", views.seller_cooperation, name="cooperation"),
+    *catalog_urls.seller_urlpatterns,
+    *order_urls.seller_urlpatterns,
+    *provisioning_urls.seller_urlpatterns,
+    *accounts_urls.seller_urlpatterns,
+]
+
+buyer_urlpatterns = [
+    path("", views.buyer_dashboard, name="dashboard"),
+    path("invoices/", views.buyer_invoices, name="invoices"),
+    path("tickets/", views.buyer_tickets, name="tickets"),
+    *order_urls.buyer_urlpatterns,
+    *accounts_urls.buyer_urlpatterns,
+]

@@ -1,0 +1,97 @@
+"""The shells of the seller and buyer centers: dashboards, notifications, sections to come."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from marketplace.catalog.models import TradeMode
+from marketplace.catalog.selectors import seller_product_counts
+from marketplace.core import selectors as core_selectors
+from marketplace.core.errors import as_id
+from marketplace.core.services import notification_mark_read
+from marketplace.core.views import paginate
+from marketplace.orders import selectors as order_selectors
+
+from .access import buyer_required, seller_required
+
+
+@seller_required("dashboard")
+def seller_dashboard(request):
+    seller = request.seller
+    stats = order_selectors.seller_order_stats(seller_id=seller.pk)
+    recent = order_selectors.seller_orders(seller_id=seller.pk)[:5]
+    return render(
+        request,
+        "portal/seller_dashboard.html",
+        {
+            "seller": seller,
+            "product_counts": seller_product_counts(seller_id=seller.pk),
+            "stats": stats,
+            "supervision": order_selectors.seller_supervision_count(seller_id=seller.pk),
+            "recent_orders": recent,
+        },
+    )
+
+
+@buyer_required
+def buyer_dashboard(request):
+    stats = order_selectors.buyer_dashboard_stats(user=request.user)
+    recent = order_selectors.buyer_orders(user=request.user)[:5]
+    return render(
+        request,
+        "portal/buyer_dashboard.html",
+        {"stats": stats, "recent_orders": recent, "credit": order_selectors.buyer_credit(user=request.user)},
+    )
+
+
+# Sections whose content arrives with their own features; each page already says what it will hold.
+@seller_required("settlement.view")
+def seller_settlement(request):
+    return render(request, "portal/seller_settlement.html", {"trade_modes": TradeMode.choices})
+
+
+@seller_required("invoices.manage")
+def seller_invoices(request):
+    return render(request, "portal/seller_invoices.html")
+
+
+@seller_required("tickets.manage")
+def seller_tickets(request):
+    return render(request, "portal/seller_tickets.html")
+
+
+@seller_required("cooperation.manage")
+def seller_cooperation(request):
+    return render(request, "portal/seller_cooperation.html")
+
+
+@buyer_required
+def buyer_invoices(request):
+    return render(request, "portal/buyer_invoices.html")
+
+
+@buyer_required
+def buyer_tickets(request):
+    return render(request, "portal/buyer_tickets.html")
+
+
+@login_required
+def notifications(request):
+    page = paginate(request, core_selectors.notifications_for(user=request.user))
+    return render(request, "portal/notifications.html", {"page": page})
+
+
+@require_POST
+@login_required
+def notifications_read(request):
+    nid = request.POST.get("id")
+    changed = notification_mark_read(user=request.user, notification_id=as_id(nid) if nid else None)
+    if not nid:
+        messages.success(request, _("%(n)s notices marked as read.") % {"n": changed})
+    nxt = request.POST.get("next", "")
+    if nxt and url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()}):
+        return redirect(nxt)
+    return redirect("portal:notifications")

@@ -1,0 +1,28 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from marketplace.catalog import urls as catalog_urls
+from marketplace.portal import urls as portal_urls
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("accounts/", include("marketplace.accounts.urls")),
+    path("seller/", include((portal_urls.seller_urlpatterns, "seller"))),
+    path("buyer/", include((portal_urls.buyer_urlpatterns, "buyer"))),
+    path("", include((portal_urls.portal_urlpatterns, "portal"))),
+    path("api/v1/", include("marketplace.api_urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("", include((catalog_urls.public_urlpatterns, "catalog"))),
+]
+
+admin.site.site_header = "Cloud Marketplace operations"
+admin.site.site_title = "Marketplace operations"
+admin.site.index_title = "Back office"
+
+if settings.DEBUG:
+    from django.contrib.staticfiles.urls import staticfiles_urlpatterns
+
+    urlpatterns += staticfiles_urlpatterns()

@@ -1,0 +1,85 @@
+"""Take screenshots of the main pages in headless Chromium, in Chinese and English.
+
+    python tools/screenshots.py [--base http://127.0.0.1:8000] [--out docs/screenshots] [--only name,...]
+
+Needs a running server with the demo data (``make run``) and Debian's chromium.
+"""
+
+import argparse
+import os
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+PASSWORD = "demo-pass-2026"
+PAGES = [
+    # (name, user or None, path)
+    ("home", None, "/"),
+    ("catalog", None, "/products/"),
+    ("product", None, "/products/1/"),
+    ("login", None, "/accounts/login/"),
+    ("signup", None, "/accounts/signup/"),
+    ("buyer-dashboard", "buyer@example.com", "/buyer/"),
+    ("buyer-orders", "buyer@example.com", "/buyer/orders/"),
+    ("buyer-services", "buyer@example.com", "/buyer/services/"),
+    ("buyer-order", "buyer@example.com", "/buyer/orders/?status=paid"),
+    ("workbench", "tenant-admin@example.com", "/buyer/workbench/"),
+    ("seller-dashboard", "seller@example.com", "/seller/"),
+    ("seller-products", "seller@example.com", "/seller/products/"),
+    ("seller-product", "seller@example.com", "/seller/products/1/"),
+    ("seller-orders", "seller@example.com", "/seller/orders/"),
+    ("credit-settings", "seller@example.com", "/seller/credit-settings/"),
+    ("seller-team", "seller@example.com", "/seller/team/"),
+    ("app-tools", "seller@example.com", "/seller/app-tools/"),
+    ("settlement", "seller@example.com", "/seller/settlement/"),
+    ("notifications", "seller@example.com", "/notifications/"),
+    ("seller-apply", "customer1@example.com", "/accounts/seller-apply/"),
+    ("admin", "ops@example.com", "/admin/"),
+    ("admin-products", "ops@example.com", "/admin/catalog/product/"),
+]
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--base", default="http://127.0.0.1:8000")
+    parser.add_argument("--out", default="docs/screenshots")
+    parser.add_argument("--only", default="")
+    parser.add_argument("--langs", default="zh-hans,en")
+    args = parser.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    only = set(filter(None, args.only.split(",")))
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=os.environ.get("CHROMIUM", "/usr/bin/chromium"),
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        for lang in args.langs.split(","):
+            contexts = {}
+            for name, user, path in PAGES:
+                if only and name not in only:
+                    continue
+                if user not in contexts:
+                    ctx = browser.new_context(viewport={"width": 1366, "height": 860})
+                    ctx.add_cookies([{"name": "django_language", "value": lang, "url": args.base}])
+                    if user:
+                        page = ctx.new_page()
+                        page.goto(args.base + "/accounts/login/")
+                        page.fill("input[name=username]", user)
+                        page.fill("input[name=password]", PASSWORD)
+                        page.click("main form button[type=submit]")
+                        page.wait_for_load_state()
+                        page.close()
+                    contexts[user] = ctx
+                page = contexts[user].new_page()
+                page.goto(args.base + path)
+                page.wait_for_load_state("networkidle")
+                target = out / f"{name}.{lang}.png"
+                page.screenshot(path=str(target), full_page=True)
+                page.close()
+                print(target)
+        browser.close()
+
+
+if __name__ == "__main__":
+    main()
