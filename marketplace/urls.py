@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from marketplace.catalog import urls as catalog_urls
@@ -18,9 +19,9 @@ urlpatterns = [
     path("", include((catalog_urls.public_urlpatterns, "catalog"))),
 ]
 
-admin.site.site_header = "Cloud Marketplace operations"
-admin.site.site_title = "Marketplace operations"
-admin.site.index_title = "Back office"
+admin.site.site_header = _("Cloud Marketplace operations")
+admin.site.site_title = _("Marketplace operations")
+admin.site.index_title = _("Back office")
 
 if settings.DEBUG:
     from django.contrib.staticfiles.urls import staticfiles_urlpatterns

@@ -10,6 +10,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from marketplace.core.errors import ServiceError, as_id
@@ -37,6 +38,22 @@ class LoginView(auth_views.LoginView):
     form_class = LoginForm
     template_name = "accounts/login.html"
     redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        if settings.DEBUG:
+            # Development only: the demo accounts of `seed_demo`, so a newcomer can try every role.
+            context["demo_logins"] = DEMO_LOGINS
+            context["demo_password"] = settings.MARKETPLACE["DEMO_PASSWORD"]
+        return context
+
+
+DEMO_LOGINS = [
+    ("buyer@example.com", gettext_lazy("Buyer")),
+    ("tenant-admin@example.com", gettext_lazy("Enterprise tenant administrator")),
+    ("seller@example.com", gettext_lazy("Seller administrator")),
+    ("ops@example.com", gettext_lazy("Operations manager")),
+]
 
 
 class OutboxPasswordResetForm(PasswordResetForm):

@@ -105,3 +105,8 @@ def seller_product_counts(*, seller_id: int) -> dict[str, int]:
     for row in Product.objects.filter(seller_id=seller_id).values("status").annotate(n=Count("pk")).order_by():
         counts[row["status"]] = row["n"]
     return counts
+
+
+def status_rows(counts: dict[str, int]) -> list[tuple[str, str, int]]:
+    """(status, label, count) in the order of the status choices, for display."""
+    return [(value, label, counts[value]) for value, label in Product.Status.choices]

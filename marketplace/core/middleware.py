@@ -5,8 +5,8 @@ from django.utils import translation
 class LanguageMiddleware:
     """Activate the language the visitor chose (cookie), else the platform default (zh-hans).
 
-    Unlike Django's LocaleMiddleware this ignores the browser's Accept-Language: the platform
-    speaks Chinese until the visitor switches.
+    Unlike Django's LocaleMiddleware, pages ignore the browser's Accept-Language: the platform
+    speaks Chinese until the visitor switches. API requests do honour Accept-Language.
     """
 
     def __init__(self, get_response):
@@ -15,6 +15,9 @@ class LanguageMiddleware:
 
     def __call__(self, request):
         code = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+        if code not in self.supported and request.path.startswith("/api/"):
+            # API clients say what they want in Accept-Language; pages wait for the switcher.
+            code = translation.get_language_from_request(request)
         if code not in self.supported:
             code = settings.LANGUAGE_CODE
         translation.activate(code)

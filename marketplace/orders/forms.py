@@ -26,8 +26,14 @@ class SellerOrderFilterForm(OrderFilterForm):
 
 class CheckoutForm(forms.Form):
     plan = forms.IntegerField(widget=forms.HiddenInput)
-    order_type = forms.ChoiceField(choices=OrderType.choices, widget=forms.HiddenInput, initial=OrderType.NEW)
-    period_count = forms.IntegerField(label=_("Periods"), min_value=1, max_value=36, initial=1)
+    order_type = forms.ChoiceField(choices=OrderType.choices, widget=forms.HiddenInput, required=False)
+
+    def clean_order_type(self):
+        return self.cleaned_data.get("order_type") or OrderType.NEW
+    period_count = forms.IntegerField(label=_("Periods"), min_value=1, max_value=36, initial=1, required=False)
+
+    def clean_period_count(self):
+        return self.cleaned_data.get("period_count") or 1
     subscription = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
 

@@ -78,7 +78,7 @@ def buyer_credit(*, user: User) -> CreditAccount | None:
 
 
 def seller_orders(*, seller_id: int, product_id=None, **filters) -> QuerySet[Order]:
-    qs = Order.objects.filter(seller_id=seller_id).select_related("buyer").prefetch_related(_lines())
+    qs = Order.objects.filter(seller_id=seller_id).select_related("buyer", "seller").prefetch_related(_lines())
     if product_id:
         qs = qs.filter(lines__product_id=product_id)
     return _filter_orders(qs, **filters).order_by("-created_at", "-id")

@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from marketplace.catalog.models import TradeMode
-from marketplace.catalog.selectors import seller_product_counts
+from marketplace.catalog.selectors import seller_product_counts, status_rows
 from marketplace.core import selectors as core_selectors
 from marketplace.core.errors import as_id
 from marketplace.core.services import notification_mark_read
@@ -21,6 +21,7 @@ from .access import buyer_required, seller_required
 @seller_required("dashboard")
 def seller_dashboard(request):
     seller = request.seller
+    counts = seller_product_counts(seller_id=seller.pk)
     stats = order_selectors.seller_order_stats(seller_id=seller.pk)
     recent = order_selectors.seller_orders(seller_id=seller.pk)[:5]
     return render(
@@ -28,7 +29,8 @@ def seller_dashboard(request):
         "portal/seller_dashboard.html",
         {
             "seller": seller,
-            "product_counts": seller_product_counts(seller_id=seller.pk),
+            "product_counts": counts,
+            "product_rows": status_rows(counts),
             "stats": stats,
             "supervision": order_selectors.seller_supervision_count(seller_id=seller.pk),
             "recent_orders": recent,
