@@ -14,6 +14,8 @@ if [ -n "${DATABASE_URL:-}" ] && [ -n "${REDIS_URL:-}" ]; then
   .venv/bin/celery -A marketplace worker --loglevel INFO >var/log/worker.log 2>&1 & pids+=($!)
   .venv/bin/celery -A marketplace beat --loglevel INFO >var/log/beat.log 2>&1 & pids+=($!)
 else
-  echo "Tasks run in-process (set DATABASE_URL and REDIS_URL for a real worker and beat)."
+  echo "Tasks run in-process; scheduled jobs by 'manage.py run_schedule' (set DATABASE_URL and REDIS_URL for a real worker and beat)."
+  mkdir -p var/log
+  $py manage.py run_schedule >var/log/schedule.log 2>&1 & pids+=($!)
 fi
 $py manage.py runserver "$host:$port"

@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.db.models import F
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
@@ -237,9 +238,12 @@ def workbench(request):
 
     buyer = request.buyer
     is_admin = request.buyer_membership.role == BuyerMembership.Role.ADMIN
-    units = list(OrgUnit.objects.filter(buyer=buyer))
-    apps = buyer_subscriptions(user=request.user).filter(product__delivery_kind="saas", status="active")
-    context = {"apps": apps, "is_admin": is_admin, "tree": _tree(units)}
+    tree = _tree(OrgUnit.objects.filter(buyer=buyer))
+    units = [unit for unit, _depth in tree]
+    # One tile per app, however many subscriptions of it the tenant holds.
+    held = buyer_subscriptions(user=request.user).filter(product__delivery_kind="saas", status="active")
+    apps = {sub.product_id: sub for sub in held.order_by(F("expires_at").asc(nulls_last=True))}
+    context = {"apps": list(apps.values()), "is_admin": is_admin, "tree": tree}
     if is_admin:
         context.update(
             members=BuyerMembership.objects.filter(buyer=buyer)

@@ -30,10 +30,12 @@ class CheckoutForm(forms.Form):
 
     def clean_order_type(self):
         return self.cleaned_data.get("order_type") or OrderType.NEW
+
     period_count = forms.IntegerField(label=_("Periods"), min_value=1, max_value=36, initial=1, required=False)
 
     def clean_period_count(self):
         return self.cleaned_data.get("period_count") or 1
+
     subscription = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
 

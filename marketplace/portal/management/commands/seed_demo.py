@@ -448,6 +448,7 @@ class Command(BaseCommand):
             admin = User.objects.get(email="tenant-admin@example.com")
             o = order_services.order_create(actor=admin, plan_id=products["crm"].plans.get(sku_code="crm-std-y").pk)
             order_services.order_pay(actor=admin, order_id=o.pk, method=PaymentMethod.ONLINE)
+        order_services.subscriptions_expire()
 
     def print_logins(self):
         password = settings.MARKETPLACE["DEMO_PASSWORD"]
