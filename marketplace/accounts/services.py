@@ -15,7 +15,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from marketplace.core import calendar
 from marketplace.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed, as_id, require_perm
@@ -370,7 +370,14 @@ def onboarding_bar_failures(application: SellerApplication, *, today: date | Non
     failures = []
     min_age = rules["ONBOARDING_MIN_COMPANY_AGE_YEARS"]
     if application.established_on > today - relativedelta(years=min_age):
-        failures.append(_("The company must be at least %(years)s year(s) old.") % {"years": min_age})
+        failures.append(
+            ngettext(
+                "The company must be at least %(years)s year old.",
+                "The company must be at least %(years)s years old.",
+                min_age,
+            )
+            % {"years": min_age}
+        )
     min_capital = Decimal(rules["ONBOARDING_MIN_REGISTERED_CAPITAL"])
     if application.registered_capital < min_capital:
         failures.append(_("Registered capital must be at least CNY %(amount)s.") % {"amount": f"{min_capital:,.0f}"})
@@ -381,7 +388,7 @@ def onboarding_bar_failures(application: SellerApplication, *, today: date | Non
     days, hours = rules["ONBOARDING_MIN_SUPPORT_DAYS"], rules["ONBOARDING_MIN_SUPPORT_HOURS_PER_DAY"]
     if application.support_days_per_week < days or application.support_hours_per_day < hours:
         failures.append(
-            _("Support must be available at least %(days)sx%(hours)s hours.") % {"days": days, "hours": hours}
+            _("Support must be available at least %(days)s×%(hours)s hours.") % {"days": days, "hours": hours}
         )
     return failures
 

@@ -2,13 +2,14 @@
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from .models import Category, Plan, Product, ProductEvent
 
 
 def plan_price_label(plan: Plan) -> str:
     if plan.charging_mode == Plan.ChargingMode.ON_DEMAND:
-        unit = plan.usage_unit or _("unit")
+        unit = plan.usage_unit or pgettext("usage", "unit")
         return _("CNY %(price)s per %(unit)s") % {"price": plan.price, "unit": unit}
     if plan.charging_mode == Plan.ChargingMode.ONE_TIME:
         return _("CNY %(price)s one-time") % {"price": plan.price}

@@ -402,7 +402,7 @@ def product_set_fee_rate(*, actor: User, product_id: int, rate) -> Product:
         rate = Decimal(str(rate)).quantize(Decimal("0.0001"))
     except InvalidOperation as exc:
         raise ValidationFailed(_("Enter a rate between 0 and 1.")) from exc
-    if not Decimal(0) <= rate <= Decimal(1):
+    if not rate.is_finite() or not Decimal(0) <= rate <= Decimal(1):
         raise ValidationFailed(_("Enter a rate between 0 and 1."))
     with transaction.atomic():
         product = _staff_product(actor, product_id)

@@ -38,8 +38,8 @@ def month_range(year: int, month: int) -> tuple[datetime, datetime]:
 
 
 def add_months(dt: datetime, months: int) -> datetime:
-    """Calendar months, clamped to the month's end (Jan 31 + 1 month = Feb 28/29)."""
-    return dt + relativedelta(months=months)
+    """Calendar months in Beijing time, clamped to the month's end (Jan 31 + 1 month = Feb 28/29)."""
+    return beijing(dt) + relativedelta(months=months)
 
 
 def add_period(dt: datetime, period_type: str, count: int) -> datetime:

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class EventBase(models.Model):
@@ -17,8 +18,8 @@ class EventBase(models.Model):
         related_name="+",
         verbose_name=_("actor"),
     )
-    from_status = models.CharField(_("from"), max_length=32, blank=True)
-    to_status = models.CharField(_("to"), max_length=32, blank=True)
+    from_status = models.CharField(pgettext_lazy("status change", "from"), max_length=32, blank=True)
+    to_status = models.CharField(pgettext_lazy("status change", "to"), max_length=32, blank=True)
     message = models.TextField(_("message"), blank=True)
     created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
 
@@ -47,7 +48,7 @@ class OutboundEmail(models.Model):
         SENT = "sent", _("Sent")
         FAILED = "failed", _("Failed")
 
-    to = models.EmailField(_("to"))
+    to = models.EmailField(pgettext_lazy("e-mail recipient", "to"))
     subject = models.CharField(_("subject"), max_length=255)
     body = models.TextField(_("body"))
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)

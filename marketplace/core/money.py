@@ -1,6 +1,6 @@
 """Money: Decimal only, one rounding rule (ROUND_HALF_UP to the cent)."""
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.conf import settings
 from django.db import models
@@ -10,10 +10,13 @@ ZERO = Decimal("0.00")
 
 
 def quantize(value: Decimal | int | str) -> Decimal:
-    """Round an amount to cents, half up. Refuses floats: they cannot hold money exactly."""
+    """Round an amount to cents, half up. Refuses floats (they cannot hold money exactly) and NaN."""
     if isinstance(value, float):
         raise TypeError("money must not be a float")
-    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+    amount = Decimal(value)
+    if not amount.is_finite():
+        raise InvalidOperation("money must be a finite amount")
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def default_currency() -> str:

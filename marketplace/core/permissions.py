@@ -1,12 +1,13 @@
 """API permissions matching the page decorators in marketplace.portal.access."""
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework.permissions import BasePermission
 
 from marketplace.accounts.roles import seller_can
 
 
 class IsBuyer(BasePermission):
-    message = "This endpoint is for buyer accounts."
+    message = _("This endpoint is for buyer accounts.")
 
     def has_permission(self, request, view):
         return bool(request.user and request.user.is_authenticated and hasattr(request.user, "buyer_membership"))
@@ -14,7 +15,7 @@ class IsBuyer(BasePermission):
 
 def seller_capability(capability: str):
     class SellerCapability(BasePermission):
-        message = "Your seller role does not allow this."
+        message = _("Your seller role does not allow this.")
 
         def has_permission(self, request, view):
             user = request.user

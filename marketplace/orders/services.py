@@ -264,6 +264,7 @@ def _pay(*, actor, order_id, method, sandbox_outcome, now) -> _PayOutcome:
             _("“%(method)s” is not available for this product.") % {"method": PaymentMethod(method).label},
             field_errors={"method": [_("Not available for this product.")]},
         )
+    _check_still_applicable(order, now=now)
     reference = ""
     if method == PaymentMethod.ONLINE:
         result = gateway().charge(
@@ -290,6 +291,33 @@ def _pay(*, actor, order_id, method, sandbox_outcome, now) -> _PayOutcome:
         _spend_credit(order, actor=actor, method=method, now=now)
     _complete_payment(order, actor=actor, method=method, reference=reference, now=now)
     return _PayOutcome(order)
+
+
+def _check_still_applicable(order: Order, *, now) -> None:
+    """An order on a purchased service was priced for the service as it was when it was placed."""
+    if order.order_type not in (OrderType.TRIAL_TO_FORMAL, OrderType.RENEW, OrderType.CHANGE):
+        return
+    line = order.lines.get()
+    sub = Subscription.objects.select_for_update().get(pk=line.subscription_id)
+    if sub.status == Subscription.Status.RELEASED:
+        raise Conflict(_("This service was released and can no longer be changed."))
+    if order.order_type == OrderType.TRIAL_TO_FORMAL and not sub.is_trial:
+        raise Conflict(_("This trial was converted already."))
+    if order.order_type == OrderType.CHANGE:
+        changed_since = (
+            OrderLine.objects.filter(
+                subscription=sub,
+                order__order_type__in=(OrderType.CHANGE, OrderType.TRIAL_TO_FORMAL),
+                order__status=Order.Status.PAID,
+                order__paid_at__gte=order.created_at,
+            )
+            .exclude(order=order)
+            .exists()
+        )
+        if changed_since or sub.is_trial or not sub.expires_at or sub.expires_at <= now:
+            raise Conflict(
+                _("The service changed or expired since this upgrade was ordered: cancel it and order again.")
+            )
 
 
 def _spend_credit(order: Order, *, actor: User, method: str, now) -> None:
@@ -477,12 +505,12 @@ def supervision_accept(*, actor: User, line_id, now=None) -> OrderLine:
     now = now or timezone.now()
     membership = _buyer_of(actor)
     with transaction.atomic():
-        line = (
-            OrderLine.objects.select_for_update(of=("self",))
-            .select_related("order", "product")
-            .filter(pk=as_id(line_id, _("No such order line.")), order__buyer_id=membership.buyer_id)
-            .first()
+        lines = OrderLine.objects.select_for_update(of=("self",)).filter(
+            pk=as_id(line_id, _("No such order line.")), order__buyer_id=membership.buyer_id
         )
+        if membership.role != BuyerMembership.Role.ADMIN:  # a tenant's plain user: own orders only
+            lines = lines.filter(order__placed_by=actor)
+        line = lines.select_related("order", "product").first()
         if line is None:
             raise NotFound(_("No such order line."))
         _end_supervision(

@@ -1,4 +1,5 @@
 import pytest
+from playwright.sync_api import expect
 
 from marketplace.orders.models import Order, Subscription
 from tests.factories import PASSWORD, BuyerFactory, PlanFactory, ProductFactory
@@ -18,17 +19,17 @@ def test_buyer_finds_buys_and_sees_the_service(page):
     page.fill("#top-q", "极光")
     page.press("#top-q", "Enter")
     cards = page.locator("[data-testid=product-card]")
-    assert cards.count() == 1
+    expect(cards).to_have_count(1)
     cards.first.click()
     page.get_by_role("button", name="立即购买").click()
     page.click("[data-testid=place-order]")
     page.click("[data-testid=pay-submit]")  # online payment: on to the sandbox cashier
     page.click("[data-testid=sandbox-pay]")
-    assert page.locator(".badge", has_text="已支付").first.is_visible()
+    expect(page.locator(".badge", has_text="已支付").first).to_be_visible()
 
     page.goto("/buyer/services/")
     rows = page.locator("[data-testid=service-row]")
-    assert rows.count() == 1
+    expect(rows).to_have_count(1)
     assert "极光协同办公" in rows.first.inner_text()
     order = Order.objects.get()
     assert order.status == "paid" and order.amount == 88
@@ -43,8 +44,9 @@ def test_a_declined_payment_can_be_retried(page):
     page.click("[data-testid=place-order]")
     page.click("[data-testid=pay-submit]")
     page.get_by_role("button", name="模拟支付失败").click()
-    assert page.locator(".messages .error").is_visible()
+    expect(page.locator(".messages .error")).to_be_visible()
     assert Order.objects.get().status == "pending_payment"
     page.click("[data-testid=pay-submit]")
     page.click("[data-testid=sandbox-pay]")
+    expect(page.locator(".messages .success")).to_be_visible()
     assert Order.objects.get().status == "paid"

@@ -1,4 +1,5 @@
 import pytest
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -6,14 +7,14 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def test_the_language_switch_changes_the_ui(page):
     page.goto("/")
     assert page.locator("html").get_attribute("lang") == "zh-CN"
-    assert page.get_by_role("link", name="登录").is_visible()
+    expect(page.get_by_role("link", name="登录")).to_be_visible()
 
     page.get_by_role("button", name="EN").click()
 
-    assert page.locator("html").get_attribute("lang") == "en"
-    assert page.get_by_role("link", name="Sign in").is_visible()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.get_by_role("link", name="Sign in")).to_be_visible()
     page.goto("/products/")
-    assert page.get_by_role("heading", name="Catalog").is_visible()
+    expect(page.get_by_role("heading", name="Catalog")).to_be_visible()
 
     page.get_by_role("button", name="中文").click()
-    assert page.get_by_role("link", name="登录").is_visible()
+    expect(page.get_by_role("link", name="登录")).to_be_visible()

@@ -1,4 +1,5 @@
 import pytest
+from playwright.sync_api import expect
 
 from marketplace.catalog.models import Product
 from tests.factories import PASSWORD, CategoryFactory, SellerFactory, UserFactory
@@ -36,6 +37,7 @@ def test_seller_submits_a_product_and_an_operator_approves_it_in_the_admin(page,
     page.fill("#id_price", "199")
     page.click("main form button[type=submit]")
     page.get_by_role("button", name="提交审核").click()
+    expect(page.locator(".messages .success")).to_be_visible()
     product = Product.objects.get(name_en="Galaxy Data")
     assert product.status == "pending_review"
 
@@ -50,12 +52,12 @@ def test_seller_submits_a_product_and_an_operator_approves_it_in_the_admin(page,
     ops.check(f"input[name=_selected_action][value='{product.pk}']")
     ops.select_option("select[name=action]", value="approve")
     ops.click("button[name=index]")
-    assert ops.locator(".messagelist .success").is_visible()
+    expect(ops.locator(".messagelist .success")).to_be_visible()
     ops_context.close()
 
     product.refresh_from_db()
     assert product.status == "published"
     page.goto("/products/")
-    assert page.get_by_text("星河数据平台").is_visible()
+    expect(page.get_by_text("星河数据平台")).to_be_visible()
     page.goto("/notifications/")
-    assert page.locator("table.list").count() == 1
+    expect(page.locator("table.list tr")).to_have_count(1)

@@ -1,4 +1,5 @@
 import django_filters
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -91,7 +92,7 @@ class BuyerOrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     def accept(self, request, pk=None, line_id=None):
         order = self.get_object()
         if not any(str(line.pk) == str(line_id) for line in order.lines.all()):
-            raise NotFound("No such order line.")
+            raise NotFound(_("No such order line."))
         services.supervision_accept(actor=request.user, line_id=line_id)
         return self._detail(order.pk)
 

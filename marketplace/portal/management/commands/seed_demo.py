@@ -424,6 +424,7 @@ class Command(BaseCommand):
                 order_services.supervision_accept(
                     actor=actor, line_id=line.pk, now=when + timedelta(days=rng.randint(2, 15))
                 )
+        order_services.subscriptions_expire()  # what a year of the hourly job would have done
         # A renewal that starts in the future, so "not yet effective" shows up.
         sub = Subscription.objects.filter(
             buyer=buyers[0], plan__charging_mode="PERIOD", is_trial=False, expires_at__gt=now
@@ -448,7 +449,6 @@ class Command(BaseCommand):
             admin = User.objects.get(email="tenant-admin@example.com")
             o = order_services.order_create(actor=admin, plan_id=products["crm"].plans.get(sku_code="crm-std-y").pk)
             order_services.order_pay(actor=admin, order_id=o.pk, method=PaymentMethod.ONLINE)
-        order_services.subscriptions_expire()
 
     def print_logins(self):
         password = settings.MARKETPLACE["DEMO_PASSWORD"]
