@@ -194,6 +194,14 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     # Swagger UI is served from our own static files, never from a CDN.
+    "ENUM_NAME_OVERRIDES": {
+        "OrderStatusEnum": "marketplace.orders.models.Order.Status",
+        "ProductStatusEnum": "marketplace.catalog.models.Product.Status",
+        "SubscriptionStatusEnum": "marketplace.orders.models.Subscription.Status",
+        "PaymentStatusEnum": "marketplace.orders.models.Payment.Status",
+        "PaymentMethodEnum": "marketplace.orders.models.PaymentMethod",
+        "OrderTypeEnum": "marketplace.orders.models.OrderType",
+    },
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

@@ -69,3 +69,20 @@ def published_product(seller):
 @pytest.fixture
 def plan(published_product):
     return published_product.plans.get()
+
+
+@pytest.fixture
+def private_media(monkeypatch, tmp_path):
+    """Uploaded documents go to a temporary folder, not the project's media directory.
+
+    A FileField resolves its callable storage when the model class is built, so the field's
+    storage is swapped here rather than the STORAGES setting.
+    """
+    from django.core.files.storage import FileSystemStorage
+
+    from marketplace.accounts.models import SellerApplicationDocument
+
+    location = tmp_path / "private"
+    field = SellerApplicationDocument._meta.get_field("file")
+    monkeypatch.setattr(field, "storage", FileSystemStorage(location=str(location), base_url=None))
+    return location

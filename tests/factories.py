@@ -133,3 +133,32 @@ class PlanFactory(factory.django.DjangoModelFactory):
     period_type = Plan.PeriodType.MONTH
     price = Decimal("100.00")
     trial_days = 0
+
+
+PDF_BYTES = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+
+
+def pdf_upload(name: str = "licence.pdf", content: bytes = PDF_BYTES):
+    """An uploaded file whose content really is a PDF (magic bytes included)."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile(name, content, content_type="application/pdf")
+
+
+def application_data(n: int = 9000001, **overrides) -> dict:
+    """A seller application that clears the onboarding bar comfortably."""
+    data = {
+        "company_name": f"Applicant {n} Ltd",
+        "credit_code": credit_code(n),
+        "established_on": date(2018, 6, 1),
+        "registered_capital": Decimal("2000000.00"),
+        "staff_count": 40,
+        "support_days_per_week": 7,
+        "support_hours_per_day": 12,
+        "contact_name": "Li Lei",
+        "contact_phone": "+86 755 1234 5678",
+        "bound_email": f"bound-{n}@applicant.test",
+        "address": "1 Keji Road, Shenzhen",
+    }
+    data.update(overrides)
+    return data

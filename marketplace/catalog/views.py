@@ -10,7 +10,7 @@ from marketplace.portal.access import seller_required
 
 from . import selectors, services
 from .forms import CatalogFilterForm, PlanForm, ProductForm, ProductStatusFilterForm
-from .models import CREDIT_CONTROL_MODES, Product
+from .models import CREDIT_CONTROL_MODES, Plan, Product
 
 # --- public catalog ----------------------------------------------------------------------------
 
@@ -134,6 +134,8 @@ def seller_plan_edit(request, pk, plan_id=None):
 @require_POST
 @seller_required("products.manage")
 def seller_plan_delete(request, pk, plan_id):
+    if not Plan.objects.filter(pk=plan_id, product_id=pk, product__seller=request.seller).exists():
+        raise Http404
     try:
         services.plan_delete(actor=request.user, product_id=pk, plan_id=plan_id)
         messages.success(request, _("Plan deleted."))
@@ -153,7 +155,7 @@ ACTIONS = {
 @require_POST
 @seller_required("products.manage")
 def seller_product_action(request, pk, action):
-    if action not in ACTIONS:
+    if action not in ACTIONS or not Product.objects.filter(pk=pk, seller=request.seller).exists():
         raise Http404
     service, success = ACTIONS[action]
     kwargs = {"reason": request.POST.get("reason", "")} if action == "delist" else {}

@@ -2,6 +2,9 @@
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.http import JsonResponse
+from django.shortcuts import render
+from django.utils.translation import gettext as _
 
 from .errors import ServiceError
 
@@ -32,3 +35,10 @@ def querystring_without_page(request) -> str:
     params = request.GET.copy()
     params.pop("page", None)
     return params.urlencode()
+
+
+def not_found(request, exception=None):
+    """404 for every URL: JSON under /api/, the site's page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"error": "not_found", "detail": str(_("Not found."))}, status=404)
+    return render(request, "404.html", status=404)

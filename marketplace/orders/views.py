@@ -12,7 +12,7 @@ from marketplace.portal.access import buyer_required, seller_required
 
 from . import selectors, services
 from .forms import CheckoutForm, OrderFilterForm, SellerOrderFilterForm, SubscriptionFilterForm
-from .models import OrderType, PaymentMethod, Subscription
+from .models import Order, OrderType, PaymentMethod, Subscription
 
 # --- buyer center ----------------------------------------------------------------------------
 
@@ -140,6 +140,8 @@ def sandbox_cashier(request, pk):
 @require_POST
 @buyer_required
 def buyer_order_cancel(request, pk):
+    if not Order.objects.filter(selectors.buyer_scope(request.user), pk=pk).exists():
+        raise Http404
     try:
         services.order_cancel(actor=request.user, order_id=pk)
         messages.success(request, _("The order was cancelled."))

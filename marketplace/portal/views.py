@@ -2,6 +2,7 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -10,7 +11,7 @@ from django.views.decorators.http import require_POST
 from marketplace.catalog.models import TradeMode
 from marketplace.catalog.selectors import seller_product_counts, status_rows
 from marketplace.core import selectors as core_selectors
-from marketplace.core.errors import as_id
+from marketplace.core.errors import NotFound, as_id
 from marketplace.core.services import notification_mark_read
 from marketplace.core.views import paginate
 from marketplace.orders import selectors as order_selectors
@@ -90,7 +91,11 @@ def notifications(request):
 @login_required
 def notifications_read(request):
     nid = request.POST.get("id")
-    changed = notification_mark_read(user=request.user, notification_id=as_id(nid) if nid else None)
+    try:
+        notification_id = as_id(nid) if nid else None
+    except NotFound:
+        raise Http404 from None
+    changed = notification_mark_read(user=request.user, notification_id=notification_id)
     if not nid:
         messages.success(request, _("%(n)s notices marked as read.") % {"n": changed})
     nxt = request.POST.get("next", "")

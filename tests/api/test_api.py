@@ -230,3 +230,17 @@ def test_api_speaks_the_accept_language(client):
     chinese = client.get("/api/v1/buyer/orders/", HTTP_ACCEPT_LANGUAGE="zh-CN")
     assert english.json()["detail"] == "Authentication credentials were not provided."
     assert english.json()["detail"] != chinese.json()["detail"]
+
+
+def test_unknown_api_urls_answer_json_404(client):
+    for path in ("/api/v1/nothing-here/", "/api/v1/buyer/orders/abc/", "/api/v1/products/1.5/"):
+        response = client.get(path)
+        assert response.status_code == 404, path
+        assert response.json()["error"] == "not_found"
+    assert client.get("/no-such-page/")["Content-Type"].startswith("text/html")
+
+
+def test_openapi_schema_has_no_warnings(tmp_path):
+    from django.core.management import call_command
+
+    call_command("spectacular", "--file", str(tmp_path / "schema.yml"), "--validate", "--fail-on-warn")

@@ -92,7 +92,7 @@ def test_pages_default_to_chinese_whatever_the_browser_asks(client):
     assert response["Content-Language"] == "zh-hans"
 
 
-def test_seller_application_through_the_page(client, settings, django_capture_on_commit_callbacks):
+def test_seller_application_through_the_page(client, private_media):
     user = UserFactory()
     client.force_login(user)
     data = {

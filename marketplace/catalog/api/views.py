@@ -36,6 +36,7 @@ class ProductViewSet(viewsets.ReadOnlyModelViewSet):
 
     permission_classes = [AllowAny]
     serializer_class = PublicProductSerializer
+    lookup_value_regex = r"\d+"
     filterset_class = CatalogFilter
     search_fields = ["name_zh", "name_en", "summary_zh", "summary_en", "seller__name"]
     ordering_fields = ["published_at", "id"]
@@ -53,6 +54,7 @@ class SellerProductViewSet(
 ):
     """The seller's own products. Writes go through the catalog services."""
 
+    lookup_value_regex = r"\d+"
     filterset_fields = ["status", "trade_mode", "delivery_kind"]
     search_fields = ["name_zh", "name_en"]
     capabilities = {"list": "products.view", "retrieve": "products.view", "credit_control": "products.credit"}
@@ -64,6 +66,8 @@ class SellerProductViewSet(
         return SellerProductDetailSerializer if self.action == "retrieve" else SellerProductSerializer
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation
+            return Product.objects.none()
         seller_id = self.request.user.seller_membership.seller_id
         qs = Product.objects.filter(seller_id=seller_id).select_related("category").prefetch_related("plans")
         if self.action == "retrieve":
@@ -129,12 +133,19 @@ class SellerPlanViewSet(viewsets.ModelViewSet):
         write = self.action not in ("list", "retrieve")
         return [seller_capability("products.manage" if write else "products.view")()]
 
-    def _product(self):
-        return get_object_or_404(
-            Product, pk=self.kwargs["product_pk"], seller_id=self.request.user.seller_membership.seller_id
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        # Another seller's product is not found, whatever the request body says.
+        self.product = get_object_or_404(
+            Product, pk=self.kwargs["product_pk"], seller_id=request.user.seller_membership.seller_id
         )
 
+    def _product(self):
+        return self.product
+
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation
+            return Plan.objects.none()
         return Plan.objects.filter(product=self._product()).order_by("position", "id")
 
     def perform_create(self, serializer):

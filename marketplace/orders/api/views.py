@@ -39,6 +39,7 @@ class BuyerOrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     """The buyer's orders: place, pay, cancel, accept delivery."""
 
     permission_classes = [IsBuyer]
+    lookup_value_regex = r"\d+"
     filterset_class = OrderFilter
     search_fields = ["number"]
 
@@ -101,6 +102,7 @@ class BuyerServiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
     """Purchased services (已购服务)."""
 
     permission_classes = [IsBuyer]
+    lookup_value_regex = r"\d+"
     serializer_class = SubscriptionSerializer
     filterset_fields = ["status", "is_trial", "product"]
 
@@ -125,10 +127,13 @@ class SellerOrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     """The seller's orders, with filters and search; the detail carries the event timeline."""
 
     permission_classes = [seller_capability("orders.view")]
+    lookup_value_regex = r"\d+"
     filterset_class = OrderFilter
     search_fields = ["number", "buyer__name"]
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation
+            return Order.objects.none()
         seller_id = self.request.user.seller_membership.seller_id
         qs = selectors.seller_orders(seller_id=seller_id)
         if self.action == "retrieve":
