@@ -3,6 +3,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 
 from .models import Buyer, BuyerMembership, SellerApplication, SellerApplicationDocument, SellerMembership
+from .services import APPLICATION_FIELDS
 
 
 class LoginForm(AuthenticationForm):
@@ -35,19 +36,7 @@ class SellerApplicationForm(forms.ModelForm):
 
     class Meta:
         model = SellerApplication
-        fields = [
-            "company_name",
-            "credit_code",
-            "established_on",
-            "registered_capital",
-            "staff_count",
-            "support_days_per_week",
-            "support_hours_per_day",
-            "contact_name",
-            "contact_phone",
-            "bound_email",
-            "address",
-        ]
+        fields = list(APPLICATION_FIELDS)
         widgets = {"established_on": forms.DateInput(attrs={"type": "date"})}
 
     def documents(self) -> dict:

@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from marketplace.core import calendar
 from marketplace.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed, as_id, require_perm
 from marketplace.core.services import email_queue, notify
-from marketplace.core.state import check_transition
+from marketplace.core.state import check_transition, lock, move
 from marketplace.core.uploads import validate_upload
 from marketplace.core.validators import validate_uscc
 
@@ -32,7 +32,6 @@ from .models import (
     Seller,
     SellerApplication,
     SellerApplicationDocument,
-    SellerApplicationEvent,
     SellerMembership,
     User,
 )
@@ -446,22 +445,10 @@ def seller_application_save(
     return application
 
 
-def _application_event(application, actor, from_status, message=""):
-    SellerApplicationEvent.objects.create(
-        application=application, actor=actor, from_status=from_status, to_status=application.status, message=message
-    )
-
-
 def seller_application_submit(*, actor: User, application_id: int, now=None) -> SellerApplication:
     now = now or timezone.now()
     with transaction.atomic():
-        application = (
-            SellerApplication.objects.select_for_update()
-            .filter(pk=as_id(application_id, _("No such application.")), applicant=actor)
-            .first()
-        )
-        if application is None:
-            raise NotFound(_("No such application."))
+        application = lock(SellerApplication.objects.filter(applicant=actor), application_id, _("No such application."))
         check_transition(
             SellerApplication.TRANSITIONS,
             application.status,
@@ -478,12 +465,9 @@ def seller_application_submit(*, actor: User, application_id: int, now=None) -> 
             )
         if Seller.objects.filter(credit_code=application.credit_code).exists():
             raise Conflict(_("A seller with this unified social credit code is already registered."))
-        previous = application.status
-        application.status = SellerApplication.Status.SUBMITTED
         application.submitted_at = now
         application.rejection_reason = ""
-        application.save(update_fields=["status", "submitted_at", "rejection_reason"])
-        _application_event(application, actor, previous)
+        move(application, SellerApplication.Status.SUBMITTED, actor=actor, fields=["submitted_at", "rejection_reason"])
     return application
 
 
@@ -492,13 +476,7 @@ def seller_application_approve(*, actor: User, application_id: int, now=None) ->
     require_perm(actor, "accounts.review_sellerapplication")
     now = now or timezone.now()
     with transaction.atomic():
-        application = (
-            SellerApplication.objects.select_for_update()
-            .filter(pk=as_id(application_id, _("No such application.")))
-            .first()
-        )
-        if application is None:
-            raise NotFound(_("No such application."))
+        application = lock(SellerApplication.objects.all(), application_id, _("No such application."))
         check_transition(
             SellerApplication.TRANSITIONS,
             application.status,
@@ -522,13 +500,10 @@ def seller_application_approve(*, actor: User, application_id: int, now=None) ->
             address=application.address,
         )
         SellerMembership.objects.create(seller=seller, user=application.applicant, role=SellerMembership.Role.ADMIN)
-        previous = application.status
-        application.status = SellerApplication.Status.APPROVED
         application.reviewer = actor
         application.reviewed_at = now
         application.seller = seller
-        application.save(update_fields=["status", "reviewer", "reviewed_at", "seller"])
-        _application_event(application, actor, previous)
+        move(application, SellerApplication.Status.APPROVED, actor=actor, fields=["reviewer", "reviewed_at", "seller"])
         notify(
             users=[application.applicant],
             subject=gettext_lazy("Your seller application was approved"),
@@ -547,26 +522,23 @@ def seller_application_reject(*, actor: User, application_id: int, reason: str, 
     if not reason:
         raise ValidationFailed(_("A rejection needs a reason."), field_errors={"reason": [_("Required.")]})
     with transaction.atomic():
-        application = (
-            SellerApplication.objects.select_for_update()
-            .filter(pk=as_id(application_id, _("No such application.")))
-            .first()
-        )
-        if application is None:
-            raise NotFound(_("No such application."))
+        application = lock(SellerApplication.objects.all(), application_id, _("No such application."))
         check_transition(
             SellerApplication.TRANSITIONS,
             application.status,
             SellerApplication.Status.REJECTED,
             choices=SellerApplication.Status,
         )
-        previous = application.status
-        application.status = SellerApplication.Status.REJECTED
         application.rejection_reason = reason
         application.reviewer = actor
         application.reviewed_at = now
-        application.save(update_fields=["status", "rejection_reason", "reviewer", "reviewed_at"])
-        _application_event(application, actor, previous, reason)
+        move(
+            application,
+            SellerApplication.Status.REJECTED,
+            actor=actor,
+            message=reason,
+            fields=["rejection_reason", "reviewer", "reviewed_at"],
+        )
         notify(
             users=[application.applicant],
             subject=gettext_lazy("Your seller application was not approved"),

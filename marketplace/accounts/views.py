@@ -136,7 +136,7 @@ def seller_apply(request):
     )
     form = SellerApplicationForm(request.POST or None, request.FILES or None, instance=application)
     if request.method == "POST" and editable and form.is_valid():
-        data = {k: form.cleaned_data[k] for k in SellerApplicationForm.Meta.fields}
+        data = {k: form.cleaned_data[k] for k in services.APPLICATION_FIELDS}
         try:
             application = services.seller_application_save(
                 actor=request.user, data=data, documents=form.documents(), application=application

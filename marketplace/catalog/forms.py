@@ -2,6 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from .models import DeliveryKind, Plan, Product, TradeMode
+from .services import PLAN_FIELDS, PRODUCT_FIELDS
 
 
 class CatalogFilterForm(forms.Form):
@@ -18,19 +19,7 @@ class CatalogFilterForm(forms.Form):
 class ProductForm(forms.ModelForm):
     class Meta:
         model = Product
-        fields = [
-            "name_zh",
-            "name_en",
-            "category",
-            "trade_mode",
-            "delivery_kind",
-            "supervised",
-            "auto_deploy",
-            "summary_zh",
-            "summary_en",
-            "description_zh",
-            "description_en",
-        ]
+        fields = ["name_zh", "name_en", *(f for f in PRODUCT_FIELDS if f not in ("name_zh", "name_en"))]
         widgets = {
             "description_zh": forms.Textarea(attrs={"rows": 5}),
             "description_en": forms.Textarea(attrs={"rows": 5}),
@@ -40,18 +29,7 @@ class ProductForm(forms.ModelForm):
 class PlanForm(forms.ModelForm):
     class Meta:
         model = Plan
-        fields = [
-            "sku_code",
-            "name_zh",
-            "name_en",
-            "charging_mode",
-            "period_type",
-            "price",
-            "usage_unit",
-            "trial_days",
-            "is_active",
-            "position",
-        ]
+        fields = list(PLAN_FIELDS)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -10,12 +10,20 @@ from django.utils.translation import gettext_lazy
 
 from marketplace.accounts.models import Seller, User
 from marketplace.accounts.roles import seller_can
-from marketplace.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed, as_id, require_perm
+from marketplace.core.errors import (
+    Conflict,
+    InvalidTransition,
+    NotAllowed,
+    NotFound,
+    ValidationFailed,
+    as_id,
+    require_perm,
+)
 from marketplace.core.money import quantize
 from marketplace.core.services import notify
-from marketplace.core.state import check_transition
+from marketplace.core.state import check_transition, lock, move, record
 
-from .models import ALWAYS_SUPERVISED, Category, DeliveryKind, Plan, Product, ProductEvent, TradeMode
+from .models import ALWAYS_SUPERVISED, Category, DeliveryKind, Plan, Product, TradeMode
 
 PRODUCT_FIELDS = (
     "category",
@@ -53,19 +61,10 @@ def _seller_of(actor: User, capability: str = "products.manage") -> Seller:
     return membership.seller
 
 
-def _own_product(actor: User, product_id: int, capability: str = "products.manage", lock: bool = True) -> Product:
+def _own_product(actor: User, product_id: int, capability: str = "products.manage") -> Product:
+    """The actor's seller's product, locked."""
     seller = _seller_of(actor, capability)
-    qs = Product.objects.select_for_update() if lock else Product.objects
-    product = qs.filter(pk=as_id(product_id, _("No such product.")), seller=seller).first()
-    if product is None:
-        raise NotFound(_("No such product."))
-    return product
-
-
-def _event(product: Product, actor: User | None, from_status: str, message: str = "") -> None:
-    ProductEvent.objects.create(
-        product=product, actor=actor, from_status=from_status, to_status=product.status, message=message
-    )
+    return lock(Product.objects.filter(seller=seller), product_id, _("No such product."))
 
 
 def _clean_product_data(data: dict) -> dict:
@@ -76,7 +75,10 @@ def _clean_product_data(data: dict) -> dict:
     if "delivery_kind" in data and data["delivery_kind"] not in DeliveryKind.values:
         errors["delivery_kind"] = [_("Unknown delivery kind.")]
     if "category" in data and not isinstance(data["category"], Category):
-        category = Category.objects.filter(pk=data["category"]).first()
+        try:
+            category = Category.objects.filter(pk=as_id(data["category"])).first()
+        except NotFound:
+            category = None
         if category is None:
             errors["category"] = [_("Unknown category.")]
         data["category"] = category
@@ -102,7 +104,7 @@ def product_create(*, actor: User, data: dict) -> Product:
         )
     with transaction.atomic():
         product = Product.objects.create(seller=seller, **data)
-        _event(product, actor, "", _("Draft created"))
+        record(product, actor=actor, from_status="", message=_("Draft created"))
     return product
 
 
@@ -117,12 +119,9 @@ def product_update(*, actor: User, product_id: int, data: dict) -> Product:
             setattr(product, key, value)
         if product.delivery_kind in ALWAYS_SUPERVISED:
             product.supervised = True
-        previous = product.status
-        if previous == Product.Status.DELISTED:
-            product.status = Product.Status.DRAFT
         product.save()
-        if previous != product.status:
-            _event(product, actor, previous, _("Edited after delisting: needs review again"))
+        if product.status == Product.Status.DELISTED:
+            move(product, Product.Status.DRAFT, actor=actor, message=_("Edited after delisting: needs review again"))
     return product
 
 
@@ -182,9 +181,12 @@ def plan_save(*, actor: User, product_id: int, data: dict, plan_id: int | None =
                 setattr(plan, key, value)
             plan.save()
         if product.status == Product.Status.DELISTED:
-            product.status = Product.Status.DRAFT
-            product.save(update_fields=["status", "updated_at"])
-            _event(product, actor, Product.Status.DELISTED, _("Plans edited after delisting: needs review again"))
+            move(
+                product,
+                Product.Status.DRAFT,
+                actor=actor,
+                message=_("Plans edited after delisting: needs review again"),
+            )
     return plan
 
 
@@ -221,12 +223,9 @@ def product_submit(*, actor: User, product_id: int, now=None) -> Product:
         problems = publish_prerequisites(product)
         if problems:
             raise ValidationFailed(_("The product cannot be submitted yet: ") + " ".join(problems))
-        previous = product.status
-        product.status = Product.Status.PENDING_REVIEW
         product.submitted_at = now
         product.rejection_reason = ""
-        product.save(update_fields=["status", "submitted_at", "rejection_reason", "updated_at"])
-        _event(product, actor, previous)
+        move(product, Product.Status.PENDING_REVIEW, actor=actor, fields=["submitted_at", "rejection_reason"])
     return product
 
 
@@ -236,23 +235,13 @@ def product_withdraw(*, actor: User, product_id: int) -> Product:
         product = _own_product(actor, product_id)
         if product.status != Product.Status.PENDING_REVIEW:
             raise Conflict(_("Only a product under review can be withdrawn."))
-        product.status = Product.Status.DRAFT
-        product.save(update_fields=["status", "updated_at"])
-        _event(product, actor, Product.Status.PENDING_REVIEW, _("Withdrawn from review"))
+        move(product, Product.Status.DRAFT, actor=actor, message=_("Withdrawn from review"))
     return product
 
 
 def _staff_product(actor: User, product_id: int) -> Product:
     require_perm(actor, "catalog.review_product")
-    product = (
-        Product.objects.select_for_update()
-        .select_related("seller")
-        .filter(pk=as_id(product_id, _("No such product.")))
-        .first()
-    )
-    if product is None:
-        raise NotFound(_("No such product."))
-    return product
+    return lock(Product.objects.select_related("seller"), product_id, _("No such product."))
 
 
 def _tell_seller(product: Product, subject, template: str, context: dict | None = None) -> None:
@@ -271,18 +260,14 @@ def product_approve(*, actor: User, product_id: int, now=None) -> Product:
     now = now or timezone.now()
     with transaction.atomic():
         product = _staff_product(actor, product_id)
-        check_transition(Product.TRANSITIONS, product.status, Product.Status.PUBLISHED, choices=Product.Status)
         if product.status != Product.Status.PENDING_REVIEW:
-            raise Conflict(_("Only a product under review can be approved."))
+            raise InvalidTransition(_("Only a product under review can be approved."))
         if product.is_joint_flow and product.ops_fee_rate is None:
             raise ValidationFailed(
                 _("Set the operations-management fee rate of this joint-flow product before approving it.")
             )
-        previous = product.status
-        product.status = Product.Status.PUBLISHED
         product.published_at = now
-        product.save(update_fields=["status", "published_at", "updated_at"])
-        _event(product, actor, previous)
+        move(product, Product.Status.PUBLISHED, actor=actor, fields=["published_at"])
         _tell_seller(product, gettext_lazy("Your product is published"), "notifications/product_approved.txt")
     return product
 
@@ -294,11 +279,8 @@ def product_reject(*, actor: User, product_id: int, reason: str) -> Product:
     with transaction.atomic():
         product = _staff_product(actor, product_id)
         check_transition(Product.TRANSITIONS, product.status, Product.Status.REJECTED, choices=Product.Status)
-        previous = product.status
-        product.status = Product.Status.REJECTED
         product.rejection_reason = reason
-        product.save(update_fields=["status", "rejection_reason", "updated_at"])
-        _event(product, actor, previous, reason)
+        move(product, Product.Status.REJECTED, actor=actor, message=reason, fields=["rejection_reason"])
         _tell_seller(product, gettext_lazy("Your product was not approved"), "notifications/product_rejected.txt")
     return product
 
@@ -307,7 +289,6 @@ def product_delist(*, actor: User, product_id: int, reason: str = "") -> Product
     """The seller takes its product off sale."""
     with transaction.atomic():
         product = _own_product(actor, product_id)
-        check_transition(Product.TRANSITIONS, product.status, Product.Status.DELISTED, choices=Product.Status)
         return _delist(product, actor=actor, reason=reason.strip(), by_platform=False)
 
 
@@ -319,17 +300,16 @@ def product_platform_delist(*, actor: User, product_id: int, reason: str) -> Pro
         )
     with transaction.atomic():
         product = _staff_product(actor, product_id)
-        check_transition(Product.TRANSITIONS, product.status, Product.Status.DELISTED, choices=Product.Status)
         return _delist(product, actor=actor, reason=reason.strip(), by_platform=True)
 
 
 def _delist(product: Product, *, actor: User | None, reason: str, by_platform: bool) -> Product:
-    previous = product.status
-    product.status = Product.Status.DELISTED
+    check_transition(Product.TRANSITIONS, product.status, Product.Status.DELISTED, choices=Product.Status)
     product.delist_reason = reason
     product.delisted_by_platform = by_platform
-    product.save(update_fields=["status", "delist_reason", "delisted_by_platform", "updated_at"])
-    _event(product, actor, previous, reason)
+    move(
+        product, Product.Status.DELISTED, actor=actor, message=reason, fields=["delist_reason", "delisted_by_platform"]
+    )
     if by_platform:
         _tell_seller(product, gettext_lazy("Your product was delisted"), "notifications/product_delisted.txt")
     return product
@@ -337,12 +317,16 @@ def _delist(product: Product, *, actor: User | None, reason: str, by_platform: b
 
 def _relist(product: Product, *, actor: User) -> Product:
     if product.status != Product.Status.DELISTED:
-        raise Conflict(_("Only a delisted product can be relisted."))
-    product.status = Product.Status.PUBLISHED
+        raise InvalidTransition(_("Only a delisted product can be relisted."))
     product.delist_reason = ""
     product.delisted_by_platform = False
-    product.save(update_fields=["status", "delist_reason", "delisted_by_platform", "updated_at"])
-    _event(product, actor, Product.Status.DELISTED, _("Relisted"))
+    move(
+        product,
+        Product.Status.PUBLISHED,
+        actor=actor,
+        message=_("Relisted"),
+        fields=["delist_reason", "delisted_by_platform"],
+    )
     return product
 
 
@@ -383,11 +367,10 @@ def product_set_credit_control(
             changed.append("credit_line_enabled")
         if changed:
             product.save(update_fields=[*changed, "updated_at"])
-            _event(
+            record(
                 product,
-                actor,
-                product.status,
-                _("Credit control: coupon %(coupon)s, credit line %(line)s")
+                actor=actor,
+                message=_("Credit control: coupon %(coupon)s, credit line %(line)s")
                 % {
                     "coupon": _("on") if product.credit_coupon_enabled else _("off"),
                     "line": _("on") if product.credit_line_enabled else _("off"),
@@ -413,5 +396,5 @@ def product_set_fee_rate(*, actor: User, product_id: int, rate) -> Product:
         old = product.ops_fee_rate
         product.ops_fee_rate = rate
         product.save(update_fields=["ops_fee_rate", "updated_at"])
-        _event(product, actor, product.status, _("Fee rate %(old)s → %(new)s") % {"old": old, "new": rate})
+        record(product, actor=actor, message=_("Fee rate %(old)s → %(new)s") % {"old": old, "new": rate})
     return product

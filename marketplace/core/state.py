@@ -1,8 +1,13 @@
-"""Explicit state machines: one transition table per stateful model."""
+"""Explicit state machines: one transition table per stateful model, one way to move.
 
+A stateful model has ``Status(TextChoices)``, a ``TRANSITIONS`` table and an ``events`` relation
+to its event model (an ``EventBase``). Services lock the row with ``lock()``, then ``move()`` it.
+"""
+
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .errors import InvalidTransition
+from .errors import InvalidTransition, NotFound, as_id
 
 
 def check_transition(table: dict, current: str, target: str, *, choices=None) -> None:
@@ -15,3 +20,37 @@ def check_transition(table: dict, current: str, target: str, *, choices=None) ->
             _("Cannot move from “%(from)s” to “%(to)s”.")
             % {"from": labels.get(current, current), "to": labels.get(target, target)}
         )
+
+
+def lock(queryset, pk, not_found):
+    """The row with this id, locked for the transaction; ``NotFound(not_found)`` when there is none."""
+    obj = queryset.select_for_update().filter(pk=as_id(pk, not_found)).first()
+    if obj is None:
+        raise NotFound(not_found)
+    return obj
+
+
+def move(obj, target: str, *, actor, message: str = "", fields=(), at=None) -> str:
+    """Apply one transition to a locked object: check it against the model's table, save the
+    status (and ``fields``) with ``update_fields``, and write the event. Returns the old status."""
+    model = type(obj)
+    check_transition(model.TRANSITIONS, obj.status, target, choices=model.Status)
+    previous = obj.status
+    obj.status = target
+    update = ["status", *fields]
+    if any(f.name == "updated_at" for f in model._meta.concrete_fields):
+        update.append("updated_at")
+    obj.save(update_fields=update)
+    record(obj, actor=actor, from_status=previous, message=message, at=at)
+    return previous
+
+
+def record(obj, *, actor, message: str = "", from_status: str | None = None, at=None) -> None:
+    """An event without a move (a note on the timeline), or the creation event (``from_status=""``)."""
+    obj.events.create(
+        actor=actor,
+        from_status=obj.status if from_status is None else from_status,
+        to_status=obj.status,
+        message=str(message),
+        created_at=at or timezone.now(),
+    )

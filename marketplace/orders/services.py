@@ -28,14 +28,13 @@ from marketplace.core.errors import (
 )
 from marketplace.core.money import ZERO, quantize
 from marketplace.core.services import notify
-from marketplace.core.state import check_transition
+from marketplace.core.state import check_transition, lock, move, record
 
 from .gateway import gateway
 from .models import (
     CreditAccount,
     CreditTransaction,
     Order,
-    OrderEvent,
     OrderLine,
     OrderType,
     Payment,
@@ -64,12 +63,6 @@ def _buyer_of(actor: User) -> BuyerMembership:
     if membership is None:
         raise NotAllowed(_("Only buyer accounts can place orders."))
     return membership
-
-
-def _event(order: Order, actor: User | None, from_status: str, message: str = "") -> None:
-    OrderEvent.objects.create(
-        order=order, actor=actor, from_status=from_status, to_status=order.status, message=message
-    )
 
 
 def _own_subscription(buyer: Buyer, subscription_id) -> Subscription:
@@ -207,7 +200,7 @@ def order_create(
             unit_price=plan.price,
             amount=amount,
         )
-        _event(order, actor, "", _("Order placed"))
+        record(order, actor=actor, from_status="", message=_("Order placed"), at=now)
         if amount == ZERO:
             _complete_payment(order, actor=actor, method=PaymentMethod.FREE, reference="", now=now)
     return order
@@ -228,14 +221,10 @@ def available_payment_methods(order: Order) -> list[str]:
 
 def _locked_own_order(actor: User, order_id) -> Order:
     membership = _buyer_of(actor)
-    order = (
-        Order.objects.select_for_update()
-        .filter(pk=as_id(order_id, _("No such order.")), buyer_id=membership.buyer_id)
-        .first()
-    )
-    if order is None or (membership.role != BuyerMembership.Role.ADMIN and order.placed_by_id != actor.pk):
-        raise NotFound(_("No such order."))
-    return order
+    orders = Order.objects.filter(buyer_id=membership.buyer_id)
+    if membership.role != BuyerMembership.Role.ADMIN:  # a tenant's plain user: own orders only
+        orders = orders.filter(placed_by=actor)
+    return lock(orders, order_id, _("No such order."))
 
 
 @dataclass
@@ -280,7 +269,7 @@ def _pay(*, actor, order_id, method, sandbox_outcome, now) -> _PayOutcome:
                 created_at=now,
                 completed_at=now,
             )
-            _event(order, actor, order.status, _("Payment failed: %(reason)s") % {"reason": result.message})
+            record(order, actor=actor, message=_("Payment failed: %(reason)s") % {"reason": result.message}, at=now)
             return _PayOutcome(
                 order,
                 error=_("The payment was declined: %(reason)s. Nothing was charged; try again.")
@@ -357,14 +346,18 @@ def _complete_payment(order: Order, *, actor: User, method: str, reference: str,
         created_at=now,
         completed_at=now,
     )
-    previous = order.status
-    order.status = Order.Status.PAID
     order.paid_at = now
     order.payment_method = method
-    order.save(update_fields=["status", "paid_at", "payment_method"])
+    move(
+        order,
+        Order.Status.PAID,
+        actor=actor,
+        message=PaymentMethod(method).label,
+        fields=["paid_at", "payment_method"],
+        at=now,
+    )
     for line in order.lines.select_related("product", "plan", "subscription").select_for_update(of=("self",)):
         _fulfil_line(order, line, now=now)
-    _event(order, actor, previous, PaymentMethod(method).label)
     _notify_paid(order)
 
 
@@ -445,12 +438,15 @@ def order_cancel(*, actor: User, order_id, now=None) -> Order:
     now = now or timezone.now()
     with transaction.atomic():
         order = _locked_own_order(actor, order_id)
-        check_transition(Order.TRANSITIONS, order.status, Order.Status.CANCELLED, choices=Order.Status)
-        previous = order.status
-        order.status = Order.Status.CANCELLED
         order.closed_at = now
-        order.save(update_fields=["status", "closed_at"])
-        _event(order, actor, previous, _("Cancelled by the buyer"))
+        move(
+            order,
+            Order.Status.CANCELLED,
+            actor=actor,
+            message=_("Cancelled by the buyer"),
+            fields=["closed_at"],
+            at=now,
+        )
     return order
 
 
@@ -471,10 +467,15 @@ def orders_close_unpaid(*, now=None) -> int:
             )
             if order is None:
                 continue
-            order.status = Order.Status.CLOSED
             order.closed_at = now
-            order.save(update_fields=["status", "closed_at"])
-            _event(order, None, Order.Status.PENDING_PAYMENT, _("Closed: not paid in time"))
+            move(
+                order,
+                Order.Status.CLOSED,
+                actor=None,
+                message=_("Closed: not paid in time"),
+                fields=["closed_at"],
+                at=now,
+            )
             closed += 1
     return closed
 
@@ -496,7 +497,7 @@ def _end_supervision(line: OrderLine, *, actor: User, to: str, now, message: str
     line.supervision = to
     line.supervision_completed_at = now
     line.save(update_fields=["supervision", "supervision_completed_at"])
-    _event(line.order, actor, line.order.status, message)
+    record(line.order, actor=actor, message=message, at=now)
     return line
 
 
@@ -630,14 +631,7 @@ def credit_record_repayment(*, actor: User, payment_id, now=None) -> Payment:
     _staff_only(actor, "orders.record_repayment")
     now = now or timezone.now()
     with transaction.atomic():
-        payment = (
-            Payment.objects.select_for_update()
-            .select_related("order")
-            .filter(pk=as_id(payment_id, _("No such payment.")))
-            .first()
-        )
-        if payment is None:
-            raise NotFound(_("No such payment."))
+        payment = lock(Payment.objects.select_related("order"), payment_id, _("No such payment."))
         if payment.method != PaymentMethod.CREDIT_LINE or payment.status != Payment.Status.SUCCEEDED:
             raise Conflict(_("Only a successful credit-line payment can be repaid."))
         if payment.repaid_at is not None:
@@ -656,5 +650,5 @@ def credit_record_repayment(*, actor: User, payment_id, now=None) -> Payment:
         )
         payment.repaid_at = now
         payment.save(update_fields=["repaid_at"])
-        _event(payment.order, actor, payment.order.status, _("Credit-line payment repaid"))
+        record(payment.order, actor=actor, message=_("Credit-line payment repaid"), at=now)
     return payment
