@@ -6,4 +6,5 @@ urlpatterns = [
     path("", include("marketplace.accounts.api.urls")),
     path("", include("marketplace.catalog.api.urls")),
     path("", include("marketplace.orders.api.urls")),
+    path("", include("billing.api.urls")),
 ]

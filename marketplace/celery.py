@@ -21,5 +21,11 @@ BEAT_SCHEDULE = {
     "deliver-pending-emails": ("marketplace.core.tasks.deliver_pending_emails", crontab(minute="*")),
     "close-unpaid-orders": ("marketplace.orders.tasks.close_unpaid_orders", crontab(minute="*/10")),
     "expire-subscriptions": ("marketplace.orders.tasks.expire_subscriptions", crontab(minute=5)),
+    # Settlement: renewals taking effect, statements on the generation day (00:00 Beijing, checked
+    # hourly so a missed run catches up), invoice reminders, expired exports.
+    "settle-due-lines": ("billing.tasks.settle_due_lines", crontab(minute="*/10")),
+    "generate-statements": ("billing.tasks.generate_due_statements", crontab(minute=0)),
+    "remind-invoice-deadlines": ("billing.tasks.remind_invoice_deadlines", crontab(minute=30, hour=9)),
+    "purge-expired-exports": ("billing.tasks.purge_expired_exports", crontab(minute=15, hour=3)),
 }
 app.conf.beat_schedule = {name: {"task": task, "schedule": sched} for name, (task, sched) in BEAT_SCHEDULE.items()}

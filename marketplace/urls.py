@@ -10,6 +10,7 @@ from marketplace.portal import urls as portal_urls
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("marketplace.accounts.urls")),
+    path("invoicing/", include("invoicing.urls")),
     path("seller/", include((portal_urls.seller_urlpatterns, "seller"))),
     path("buyer/", include((portal_urls.buyer_urlpatterns, "buyer"))),
     path("", include((portal_urls.portal_urlpatterns, "portal"))),

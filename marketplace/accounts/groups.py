@@ -20,6 +20,16 @@ VIEW_ALL = [
     "provisioning.view_sellerintegration",
     "provisioning.view_accesskey",
     "django_celery_beat.view_periodictask",
+    "billing.view_statement",
+    "billing.view_ledgerentry",
+    "billing.view_dispute",
+    "billing.view_feetier",
+    "billing.view_billingsettings",
+    "billing.view_settlementperiod",
+    "billing.view_exportjob",
+    "billing.view_usagerecord",
+    "invoicing.view_sellerinvoice",
+    "refunds.view_refund",
 ]
 
 GROUPS = {
@@ -34,8 +44,23 @@ GROUPS = {
         "django_celery_beat.change_periodictask",
         "django_celery_beat.view_crontabschedule",
         "django_celery_beat.change_crontabschedule",
+        "billing.send_statement",
+        "billing.post_adjustment",
+        "billing.change_billingsettings",
+        "billing.add_feetier",
+        "billing.change_feetier",
+        "billing.delete_feetier",
     ],
-    "finance": [*VIEW_ALL, "orders.grant_credit", "orders.record_repayment", "orders.add_creditaccount"],
+    "finance": [
+        *VIEW_ALL,
+        "orders.grant_credit",
+        "orders.record_repayment",
+        "orders.add_creditaccount",
+        "billing.countersign_statement",
+        "billing.pay_statement",
+        "billing.post_adjustment",
+        "invoicing.verify_sellerinvoice",
+    ],
     "support": VIEW_ALL,
 }
 

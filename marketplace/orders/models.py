@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from marketplace.accounts.models import Buyer, Seller
-from marketplace.catalog.models import Plan, Product
+from marketplace.catalog.models import Plan, Product, TradeMode
 from marketplace.core.models import EventBase
 from marketplace.core.money import CurrencyField, MoneyField
 
@@ -132,6 +132,16 @@ class OrderLine(models.Model):
         blank=True,
         related_name="lines",
         verbose_name=_("purchased service"),
+    )
+    # What the product was when the order was placed: settlement follows the order, not later edits.
+    trade_mode = models.CharField(_("trade mode"), max_length=16, choices=TradeMode.choices)
+    fee_rate = models.DecimalField(
+        _("operations-management fee rate"),
+        max_digits=5,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        help_text=_("Joint-flow products: the product's rate when the order was placed."),
     )
     charging_mode = models.CharField(_("charging mode"), max_length=16, choices=Plan.ChargingMode.choices)
     period_type = models.CharField(_("period"), max_length=8, choices=Plan.PeriodType.choices, blank=True)

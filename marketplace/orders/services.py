@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from billing.services.ledger import ledger_settle_line
 from marketplace.accounts.models import Buyer, BuyerMembership, User
 from marketplace.catalog.models import Plan, Product
 from marketplace.core import calendar
@@ -194,6 +195,8 @@ def order_create(
             plan=plan,
             seller=product.seller,
             subscription=subscription,
+            trade_mode=product.trade_mode,
+            fee_rate=product.ops_fee_rate if product.is_joint_flow else None,
             charging_mode=plan.charging_mode,
             period_type=plan.period_type,
             period_count=count,
@@ -358,6 +361,7 @@ def _complete_payment(order: Order, *, actor: User, method: str, reference: str,
     )
     for line in order.lines.select_related("product", "plan", "subscription").select_for_update(of=("self",)):
         _fulfil_line(order, line, now=now)
+        ledger_settle_line(line_id=line.pk, now=now)
     _notify_paid(order)
 
 
@@ -498,6 +502,7 @@ def _end_supervision(line: OrderLine, *, actor: User, to: str, now, message: str
     line.supervision_completed_at = now
     line.save(update_fields=["supervision", "supervision_completed_at"])
     record(line.order, actor=actor, message=message, at=now)
+    ledger_settle_line(line_id=line.pk, now=now)  # supervised lines settle when supervision ends
     return line
 
 
@@ -651,4 +656,6 @@ def credit_record_repayment(*, actor: User, payment_id, now=None) -> Payment:
         payment.repaid_at = now
         payment.save(update_fields=["repaid_at"])
         record(payment.order, actor=actor, message=_("Credit-line payment repaid"), at=now)
+        for line_id in payment.order.lines.values_list("pk", flat=True):
+            ledger_settle_line(line_id=line_id, now=now)  # credit-line orders settle once repaid
     return payment

@@ -143,6 +143,8 @@ def bulk_orders(n: int, *, rng, password: str) -> dict:
             )
             lines.append(
                 OrderLine(
+                    trade_mode=product.trade_mode,
+                    fee_rate=product.ops_fee_rate,
                     product=product,
                     plan=plan,
                     seller_id=product.seller_id,

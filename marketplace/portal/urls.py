@@ -3,6 +3,7 @@ namespace ``buyer``). Each app contributes its pages; the portal adds the shell.
 
 from django.urls import path
 
+from billing import urls as billing_urls
 from marketplace.accounts import urls as accounts_urls
 from marketplace.accounts import views as accounts_views
 from marketplace.catalog import urls as catalog_urls
@@ -19,10 +20,10 @@ portal_urlpatterns = [
 
 seller_urlpatterns = [
     path("", views.seller_dashboard, name="dashboard"),
-    path("settlement/", views.seller_settlement, name="settlement"),
     path("invoices/", views.seller_invoices, name="invoices"),
     path("tickets/", views.seller_tickets, name="tickets"),
     path("cooperation/", views.seller_cooperation, name="cooperation"),
+    *billing_urls.seller_urlpatterns,
     *catalog_urls.seller_urlpatterns,
     *order_urls.seller_urlpatterns,
     *provisioning_urls.seller_urlpatterns,

@@ -8,7 +8,6 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from marketplace.catalog.models import TradeMode
 from marketplace.catalog.selectors import seller_product_counts, status_rows
 from marketplace.core import selectors as core_selectors
 from marketplace.core.errors import NotFound, as_id
@@ -51,11 +50,6 @@ def buyer_dashboard(request):
 
 
 # Sections whose content arrives with their own features; each page already says what it will hold.
-@seller_required("settlement.view")
-def seller_settlement(request):
-    return render(request, "portal/seller_settlement.html", {"trade_modes": TradeMode.choices})
-
-
 @seller_required("invoices.manage")
 def seller_invoices(request):
     return render(request, "portal/seller_invoices.html")

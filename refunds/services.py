@@ -1,0 +1,50 @@
+"""Writes for refunds. For now: record money paid back on an order line, with its ledger entry."""
+
+from datetime import datetime
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from billing.services.ledger import ledger_post_refund
+from marketplace.accounts.models import User
+from marketplace.core.errors import Conflict, ValidationFailed
+from marketplace.core.money import ZERO, quantize
+from marketplace.core.state import lock, move, record
+from marketplace.orders.models import Order, OrderLine
+
+from .models import Refund
+
+
+def refund_record(*, line_id, amount, reason: str, actor: User | None = None, now: datetime | None = None) -> Refund:
+    """Record a refund paid on an order line: never more than was paid, a negative ledger entry
+    when the line was already settled, and the order marked refunded once fully paid back."""
+    now = now or timezone.now()
+    try:
+        amount = quantize(Decimal(str(amount)))
+    except (ArithmeticError, ValueError, TypeError) as exc:
+        raise ValidationFailed(_("Enter an amount.")) from exc
+    if amount <= ZERO:
+        raise ValidationFailed(_("A refund is a positive amount."))
+    if not (reason or "").strip():
+        raise ValidationFailed(_("A refund needs a reason."))
+    with transaction.atomic():
+        line = lock(OrderLine.objects.select_related("order"), line_id, _("No such order line."))
+        if line.order.status not in (Order.Status.PAID, Order.Status.FAILED):
+            raise Conflict(_("Only a paid order can be refunded."))
+        already = line.refunds.aggregate(total=Sum("amount"))["total"] or ZERO
+        if amount > line.amount - already:
+            raise Conflict(_("At most CNY %(left)s of this line is left to refund.") % {"left": line.amount - already})
+        refund = Refund.objects.create(
+            order_line=line, amount=amount, reason=reason.strip(), refunded_at=now, actor=actor
+        )
+        ledger_post_refund(refund=refund, now=now)
+        order = Order.objects.select_for_update().get(pk=line.order_id)
+        refunded = Refund.objects.filter(order_line__order=order).aggregate(total=Sum("amount"))["total"] or ZERO
+        if refunded >= order.amount:
+            move(order, Order.Status.REFUNDED, actor=actor, message=_("Refunded in full"), at=now)
+        else:
+            record(order, actor=actor, message=_("Refunded CNY %(amount)s") % {"amount": amount}, at=now)
+    return refund
