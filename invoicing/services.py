@@ -8,7 +8,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from billing.models import Statement
 from billing.services import statement_invoice_verified
@@ -78,7 +78,13 @@ def seller_invoice_submit(
             submitted_at=now,
         )
         record(invoice, actor=actor, from_status="", at=now)
-        record(statement, actor=actor, message=_("Invoice %(number)s submitted") % {"number": invoice.number}, at=now)
+        record(
+            statement,
+            actor=actor,
+            note=gettext_noop("Invoice %(number)s submitted"),
+            params={"number": invoice.number},
+            at=now,
+        )
     return invoice
 
 
@@ -120,7 +126,9 @@ def seller_invoice_reject(*, actor: User, invoice_id, reason: str, now: datetime
         record(
             statement,
             actor=actor,
-            message=_("Invoice %(number)s rejected: %(reason)s") % {"number": invoice.number, "reason": reason},
+            note=gettext_noop("Invoice %(number)s rejected"),
+            params={"number": invoice.number},
+            message=reason,
             at=now,
         )
         people = list(

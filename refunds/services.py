@@ -7,6 +7,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from billing.services.ledger import ledger_post_refund
 from marketplace.accounts.models import User
@@ -44,7 +45,21 @@ def refund_record(*, line_id, amount, reason: str, actor: User | None = None, no
         order = Order.objects.select_for_update().get(pk=line.order_id)
         refunded = Refund.objects.filter(order_line__order=order).aggregate(total=Sum("amount"))["total"] or ZERO
         if refunded >= order.amount:
-            move(order, Order.Status.REFUNDED, actor=actor, message=_("Refunded in full"), at=now)
+            move(
+                order,
+                Order.Status.REFUNDED,
+                actor=actor,
+                note=gettext_noop("Refunded in full"),
+                message=refund.reason,
+                at=now,
+            )
         else:
-            record(order, actor=actor, message=_("Refunded CNY %(amount)s") % {"amount": amount}, at=now)
+            record(
+                order,
+                actor=actor,
+                note=gettext_noop("Refunded CNY %(amount)s"),
+                params={"amount": amount},
+                message=refund.reason,
+                at=now,
+            )
     return refund

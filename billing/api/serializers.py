@@ -34,6 +34,7 @@ class StatementSerializer(serializers.ModelSerializer):
 
 class StatementEventSerializer(serializers.ModelSerializer):
     actor = serializers.CharField(source="actor.email", default=None, read_only=True)
+    message = serializers.CharField(source="text", read_only=True)
 
     class Meta:
         model = StatementEvent

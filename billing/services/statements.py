@@ -8,7 +8,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from marketplace.accounts.models import User
 from marketplace.core import calendar
@@ -73,8 +73,8 @@ WHERE status = 'carried_over' AND carried_into_id IS NULL AND period < %(period)
 """
 
 EVENTS_SQL = """
-INSERT INTO billing_statementevent (statement_id, from_status, to_status, message, created_at)
-SELECT id, '', status, %(message)s, %(now)s FROM billing_statement
+INSERT INTO billing_statementevent (statement_id, from_status, to_status, note, params, message, created_at)
+SELECT id, '', status, %(note)s, '{}', '', %(now)s FROM billing_statement
 WHERE period = %(period)s AND generated_at = %(now)s
 """
 
@@ -113,7 +113,7 @@ def statements_generate(*, period: date, now: datetime | None = None, dry_run: b
             "now": now,
             "review_due": review_due,
             "minimum": rules.minimum_payout,
-            "message": str(_("Generated")),
+            "note": "Generated",  # gettext_noop("Generated"), translated when shown
         }
         with connection.cursor() as cursor:
             cursor.execute(GENERATE_SQL, params)
@@ -188,7 +188,7 @@ def statement_send(*, actor: User, statement_id, now: datetime | None = None) ->
         needs_confirmation = now < BillingSettings.current().confirmation_cutoff
         target = Statement.Status.AWAITING_CONFIRMATION if needs_confirmation else Statement.Status.COUNTERSIGNING
         statement.sent_at = now
-        move(statement, target, actor=actor, message=_("Sent to the seller"), fields=["sent_at"], at=now)
+        move(statement, target, actor=actor, note=gettext_noop("Sent to the seller"), fields=["sent_at"], at=now)
         _tell_seller(
             statement, gettext_lazy("Your statement for %(period)s is ready"), "notifications/statement_sent.txt"
         )
@@ -217,7 +217,7 @@ def statement_confirm(*, actor: User, statement_id, now: datetime | None = None)
             statement,
             Statement.Status.COUNTERSIGNING,
             actor=actor,
-            message=_("Confirmed by the seller"),
+            note=gettext_noop("Confirmed by the seller"),
             fields=["confirmed_at"],
             at=now,
         )
@@ -238,7 +238,7 @@ def statement_dispute(*, actor: User, statement_id, reason: str, now: datetime |
         if statement.disputes.filter(status=Dispute.Status.OPEN).exists():
             raise Conflict(_("This statement already has an open dispute."))
         dispute = Dispute.objects.create(statement=statement, raised_by=actor, reason=reason, created_at=now)
-        record(statement, actor=actor, message=_("Disputed: %(reason)s") % {"reason": reason}, at=now)
+        record(statement, actor=actor, note=gettext_noop("Disputed"), message=reason, at=now)
         staff = User.objects.filter(is_staff=True, groups__name__in=["finance", "operations"]).distinct()
         notify(
             users=staff,
@@ -279,7 +279,7 @@ def dispute_answer(*, actor: User, dispute_id, answer: str, adjustment=None, now
         dispute.answered_by = actor
         dispute.answered_at = now
         dispute.save(update_fields=["status", "answer", "answered_by", "answered_at", "adjustment"])
-        record(statement, actor=actor, message=_("Dispute answered: %(answer)s") % {"answer": answer}, at=now)
+        record(statement, actor=actor, note=gettext_noop("Dispute answered"), message=answer, at=now)
         _tell_seller(
             statement,
             gettext_lazy("Your dispute of statement %(period)s was answered"),
@@ -301,7 +301,7 @@ def statement_countersign(*, actor: User, statement_id, now: datetime | None = N
             raise Conflict(_("You approved this statement already: a second, different person must countersign."))
         Countersignature.objects.create(statement=statement, approver=actor, created_at=now)
         if statement.countersignatures.count() < 2:
-            record(statement, actor=actor, message=_("First approval"), at=now)
+            record(statement, actor=actor, note=gettext_noop("First approval"), at=now)
             return statement
         if statement.is_joint_flow:
             months = BillingSettings.current().invoice_months
@@ -310,7 +310,7 @@ def statement_countersign(*, actor: User, statement_id, now: datetime | None = N
                 statement,
                 Statement.Status.AWAITING_INVOICE,
                 actor=actor,
-                message=_("Countersigned"),
+                note=gettext_noop("Countersigned"),
                 fields=["invoice_due"],
                 at=now,
             )
@@ -320,13 +320,13 @@ def statement_countersign(*, actor: User, statement_id, now: datetime | None = N
                 "notifications/statement_invoice_requested.txt",
             )
         else:
-            move(statement, Statement.Status.PAYABLE, actor=actor, message=_("Countersigned"), at=now)
+            move(statement, Statement.Status.PAYABLE, actor=actor, note=gettext_noop("Countersigned"), at=now)
     return statement
 
 
 def statement_invoice_verified(*, statement: Statement, actor: User, now: datetime) -> None:
     """Called when operations verify the seller's invoice (invoicing app)."""
-    move(statement, Statement.Status.PAYABLE, actor=actor, message=_("Invoice verified"), at=now)
+    move(statement, Statement.Status.PAYABLE, actor=actor, note=gettext_noop("Invoice verified"), at=now)
 
 
 def statement_pay(*, actor: User, statement_id, payout_reference: str, now: datetime | None = None) -> Statement:
@@ -344,7 +344,8 @@ def statement_pay(*, actor: User, statement_id, payout_reference: str, now: date
             statement,
             Statement.Status.PAID,
             actor=actor,
-            message=reference,
+            note=gettext_noop("Paid out, reference %(reference)s"),
+            params={"reference": reference[:64]},
             fields=["paid_at", "payout_reference"],
             at=now,
         )

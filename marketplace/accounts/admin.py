@@ -16,6 +16,7 @@ from .models import (
     SellerApplication,
     SellerApplicationDocument,
     SellerApplicationEvent,
+    SellerEvent,
     SellerMembership,
     User,
 )
@@ -84,13 +85,50 @@ class SellerMembershipInline(admin.TabularInline):
     readonly_fields = ["created_at"]
 
 
+class SellerEventInline(ReadOnlyInline):
+    model = SellerEvent
+    fields = ["created_at", "actor", "from_status", "to_status", "message"]
+    readonly_fields = fields
+
+
 @admin.register(Seller)
 class SellerAdmin(admin.ModelAdmin):
+    """Sellers. Identity and status change only through onboarding and the suspend/reinstate actions."""
+
     list_display = ["name", "credit_code", "bound_email", "status", "created_at"]
     list_filter = ["status"]
     search_fields = ["name", "credit_code", "bound_email"]
-    readonly_fields = ["created_at"]
-    inlines = [SellerMembershipInline]
+    readonly_fields = [
+        "name",
+        "credit_code",
+        "bound_email",
+        "status",
+        "established_on",
+        "registered_capital",
+        "created_at",
+    ]
+    inlines = [SellerMembershipInline, SellerEventInline]
+    actions = [
+        form_action(
+            ReasonForm,
+            lambda actor, seller, reason: services.seller_suspend(actor=actor, seller_id=seller.pk, reason=reason),
+            _("Suspend (with a reason)"),
+            permission="suspend",
+            name="suspend",
+        ),
+        service_action(
+            lambda actor, seller: services.seller_reinstate(actor=actor, seller_id=seller.pk),
+            _("Reinstate"),
+            permission="suspend",
+            name="reinstate",
+        ),
+    ]
+
+    def has_add_permission(self, request):
+        return False  # sellers come from approved onboarding applications
+
+    def has_suspend_permission(self, request):
+        return request.user.has_perm("accounts.suspend_seller")
 
 
 class DocumentInline(ReadOnlyInline):
@@ -202,6 +240,7 @@ class InvitationAdmin(admin.ModelAdmin):
     ]
     list_filter = ["role"]
     search_fields = ["email"]
+    list_select_related = ["buyer", "seller", "invited_by"]
     readonly_fields = [f.name for f in Invitation._meta.fields]
 
     def has_add_permission(self, request):

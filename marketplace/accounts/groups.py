@@ -38,6 +38,8 @@ GROUPS = {
         "accounts.review_sellerapplication",
         "accounts.change_seller",
         "catalog.review_product",
+        "core.change_outboundemail",
+        "accounts.suspend_seller",
         "catalog.add_category",
         "catalog.change_category",
         "orders.close_supervision",

@@ -152,6 +152,8 @@ class Seller(models.Model):
         ACTIVE = "active", _("Active")
         SUSPENDED = "suspended", _("Suspended")
 
+    TRANSITIONS = {Status.ACTIVE: {Status.SUSPENDED}, Status.SUSPENDED: {Status.ACTIVE}}
+
     name = models.CharField(_("company name"), max_length=200)
     credit_code = models.CharField(_("unified social credit code"), max_length=18, unique=True)
     established_on = models.DateField(_("established on"))
@@ -169,9 +171,19 @@ class Seller(models.Model):
         verbose_name = _("seller")
         verbose_name_plural = _("sellers")
         ordering = ["name"]
+        permissions = [("suspend_seller", _("Can suspend and reinstate sellers"))]
 
     def __str__(self):
         return self.name
+
+
+class SellerEvent(EventBase):
+    seller = models.ForeignKey(Seller, on_delete=models.CASCADE, related_name="events")
+    status_choices = Seller.Status
+
+    class Meta(EventBase.Meta):
+        verbose_name = _("seller event")
+        verbose_name_plural = _("seller events")
 
 
 class SellerMembership(models.Model):
@@ -327,6 +339,11 @@ class Invitation(models.Model):
 
     def __str__(self):
         return self.email
+
+    @property
+    def role_label(self) -> str:
+        roles = BuyerMembership.Role if self.buyer_id else SellerMembership.Role
+        return str(dict(roles.choices).get(self.role, self.role))
 
     def is_open(self, now=None):
         now = now or timezone.now()

@@ -15,7 +15,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy, gettext_noop, ngettext
 
 from marketplace.core import calendar
 from marketplace.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed, as_id, require_perm
@@ -58,7 +58,13 @@ def user_signup(
     except ValidationError as exc:
         raise ValidationFailed(" ".join(exc.messages), field_errors={"password": exc.messages}) from exc
     with transaction.atomic():
-        user = User.objects.create_user(email=email, password=password, name=name)
+        try:
+            with transaction.atomic():
+                user = User.objects.create_user(email=email, password=password, name=name)
+        except IntegrityError as exc:  # the same e-mail signed up a moment ago
+            raise Conflict(
+                _("An account with this e-mail already exists."), field_errors={"email": [_("Already registered.")]}
+            ) from exc
         if kind == Buyer.Kind.ENTERPRISE:
             buyer = Buyer.objects.create(kind=kind, name=company_name.strip())
             root = OrgUnit.objects.create(buyer=buyer, name=buyer.name, code="root")
@@ -145,7 +151,9 @@ def invitation_create(
                 "link": settings.SITE_URL + reverse("accounts:invitation", args=[token]),
             },
         )
-        email_queue(to=email, subject=_("You are invited to join %(name)s") % {"name": target_name}, body=body)
+        email_queue(
+            to=email, subject=_("You are invited to join %(name)s") % {"name": target_name}, body=body, sensitive=True
+        )
     return IssuedInvitation(invitation=invitation, token=token)
 
 
@@ -487,19 +495,25 @@ def seller_application_approve(*, actor: User, application_id: int, now=None) ->
             raise Conflict(_("The applicant already belongs to a seller."))
         if Seller.objects.filter(credit_code=application.credit_code).exists():
             raise Conflict(_("A seller with this unified social credit code is already registered."))
-        seller = Seller.objects.create(
-            name=application.company_name,
-            credit_code=application.credit_code,
-            established_on=application.established_on,
-            registered_capital=application.registered_capital,
-            staff_count=application.staff_count,
-            support_days_per_week=application.support_days_per_week,
-            support_hours_per_day=application.support_hours_per_day,
-            bound_email=application.bound_email,
-            contact_phone=application.contact_phone,
-            address=application.address,
-        )
-        SellerMembership.objects.create(seller=seller, user=application.applicant, role=SellerMembership.Role.ADMIN)
+        try:
+            with transaction.atomic():
+                seller = Seller.objects.create(
+                    name=application.company_name,
+                    credit_code=application.credit_code,
+                    established_on=application.established_on,
+                    registered_capital=application.registered_capital,
+                    staff_count=application.staff_count,
+                    support_days_per_week=application.support_days_per_week,
+                    support_hours_per_day=application.support_hours_per_day,
+                    bound_email=application.bound_email,
+                    contact_phone=application.contact_phone,
+                    address=application.address,
+                )
+                SellerMembership.objects.create(
+                    seller=seller, user=application.applicant, role=SellerMembership.Role.ADMIN
+                )
+        except IntegrityError as exc:  # a concurrent approval of the same company or applicant
+            raise Conflict(_("A seller with this unified social credit code is already registered.")) from exc
         application.reviewer = actor
         application.reviewed_at = now
         application.seller = seller
@@ -548,3 +562,34 @@ def seller_application_reject(*, actor: User, application_id: int, reason: str, 
             extra_emails=[application.bound_email],
         )
     return application
+
+
+# --- seller suspension (operations) ------------------------------------------------------------
+
+
+def seller_suspend(*, actor: User, seller_id, reason: str, now=None) -> Seller:
+    """Operations suspend a seller: its center closes, its products leave the catalog, nothing of
+    it can be bought. Existing services keep running."""
+    require_perm(actor, "accounts.suspend_seller")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed(_("Say why the seller is suspended."), field_errors={"reason": [_("Required.")]})
+    with transaction.atomic():
+        seller = lock(Seller.objects.all(), seller_id, _("No such seller."))
+        move(seller, Seller.Status.SUSPENDED, actor=actor, message=reason, at=now)
+        notify(
+            users=[m.user for m in seller.memberships.select_related("user").filter(role="admin")],
+            subject=gettext_lazy("Your seller account is suspended"),
+            template="notifications/seller_suspended.txt",
+            context={"seller": seller, "reason": reason},
+            extra_emails=[seller.bound_email],
+        )
+    return seller
+
+
+def seller_reinstate(*, actor: User, seller_id, now=None) -> Seller:
+    require_perm(actor, "accounts.suspend_seller")
+    with transaction.atomic():
+        seller = lock(Seller.objects.all(), seller_id, _("No such seller."))
+        move(seller, Seller.Status.ACTIVE, actor=actor, note=gettext_noop("Reinstated"), at=now)
+    return seller

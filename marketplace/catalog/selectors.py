@@ -4,6 +4,8 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
+from marketplace.accounts.models import Seller
+
 from .models import Category, Plan, Product, ProductEvent
 
 
@@ -29,7 +31,7 @@ def catalog_search(
 ) -> QuerySet[Product]:
     """Published products matching the visitor's search and filters."""
     qs = (
-        Product.objects.filter(status=Product.Status.PUBLISHED)
+        Product.objects.filter(status=Product.Status.PUBLISHED, seller__status=Seller.Status.ACTIVE)
         .select_related("seller", "category")
         .prefetch_related(_active_plans())
     )
@@ -54,14 +56,17 @@ def catalog_search(
 def categories_with_counts() -> list[Category]:
     return list(
         Category.objects.annotate(
-            published=Count("products", filter=Q(products__status=Product.Status.PUBLISHED))
+            published=Count(
+                "products",
+                filter=Q(products__status=Product.Status.PUBLISHED, products__seller__status=Seller.Status.ACTIVE),
+            )
         ).order_by("position", "slug")
     )
 
 
 def product_public_detail(*, product_id: int) -> Product | None:
     return (
-        Product.objects.filter(pk=product_id, status=Product.Status.PUBLISHED)
+        Product.objects.filter(pk=product_id, status=Product.Status.PUBLISHED, seller__status=Seller.Status.ACTIVE)
         .select_related("seller", "category")
         .prefetch_related(_active_plans())
         .first()

@@ -6,7 +6,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from marketplace.accounts.models import Seller, User
 from marketplace.accounts.roles import seller_can
@@ -24,6 +24,8 @@ from marketplace.core.services import notify
 from marketplace.core.state import check_transition, lock, move, record
 
 from .models import ALWAYS_SUPERVISED, Category, DeliveryKind, Plan, Product, TradeMode
+
+ON, OFF = gettext_noop("on"), gettext_noop("off")
 
 PRODUCT_FIELDS = (
     "category",
@@ -104,7 +106,7 @@ def product_create(*, actor: User, data: dict) -> Product:
         )
     with transaction.atomic():
         product = Product.objects.create(seller=seller, **data)
-        record(product, actor=actor, from_status="", message=_("Draft created"))
+        record(product, actor=actor, from_status="", note=gettext_noop("Draft created"))
     return product
 
 
@@ -121,7 +123,12 @@ def product_update(*, actor: User, product_id: int, data: dict) -> Product:
             product.supervised = True
         product.save()
         if product.status == Product.Status.DELISTED:
-            move(product, Product.Status.DRAFT, actor=actor, message=_("Edited after delisting: needs review again"))
+            move(
+                product,
+                Product.Status.DRAFT,
+                actor=actor,
+                note=gettext_noop("Edited after delisting: needs review again"),
+            )
     return product
 
 
@@ -185,7 +192,7 @@ def plan_save(*, actor: User, product_id: int, data: dict, plan_id: int | None =
                 product,
                 Product.Status.DRAFT,
                 actor=actor,
-                message=_("Plans edited after delisting: needs review again"),
+                note=gettext_noop("Plans edited after delisting: needs review again"),
             )
     return plan
 
@@ -235,7 +242,7 @@ def product_withdraw(*, actor: User, product_id: int) -> Product:
         product = _own_product(actor, product_id)
         if product.status != Product.Status.PENDING_REVIEW:
             raise Conflict(_("Only a product under review can be withdrawn."))
-        move(product, Product.Status.DRAFT, actor=actor, message=_("Withdrawn from review"))
+        move(product, Product.Status.DRAFT, actor=actor, note=gettext_noop("Withdrawn from review"))
     return product
 
 
@@ -324,7 +331,7 @@ def _relist(product: Product, *, actor: User) -> Product:
         product,
         Product.Status.PUBLISHED,
         actor=actor,
-        message=_("Relisted"),
+        note=gettext_noop("Relisted"),
         fields=["delist_reason", "delisted_by_platform"],
     )
     return product
@@ -370,10 +377,10 @@ def product_set_credit_control(
             record(
                 product,
                 actor=actor,
-                message=_("Credit control: coupon %(coupon)s, credit line %(line)s")
-                % {
-                    "coupon": _("on") if product.credit_coupon_enabled else _("off"),
-                    "line": _("on") if product.credit_line_enabled else _("off"),
+                note=gettext_noop("Credit control: coupon %(coupon)s, credit line %(line)s"),
+                params={
+                    "coupon": ON if product.credit_coupon_enabled else OFF,
+                    "line": ON if product.credit_line_enabled else OFF,
                 },
             )
     return product
@@ -396,5 +403,5 @@ def product_set_fee_rate(*, actor: User, product_id: int, rate) -> Product:
         old = product.ops_fee_rate
         product.ops_fee_rate = rate
         product.save(update_fields=["ops_fee_rate", "updated_at"])
-        record(product, actor=actor, message=_("Fee rate %(old)s → %(new)s") % {"old": old, "new": rate})
+        record(product, actor=actor, note=gettext_noop("Fee rate %(old)s → %(new)s"), params={"old": old, "new": rate})
     return product

@@ -2,6 +2,7 @@ from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from marketplace.core.errors import ServiceError
@@ -145,10 +146,10 @@ def seller_plan_delete(request, pk, plan_id):
 
 
 ACTIONS = {
-    "submit": (services.product_submit, _("Submitted for review. Operations will look at it shortly.")),
-    "withdraw": (services.product_withdraw, _("Withdrawn from review.")),
-    "delist": (services.product_delist, _("The product is off sale.")),
-    "relist": (services.product_relist, _("The product is on sale again.")),
+    "submit": (services.product_submit, gettext_lazy("Submitted for review. Operations will look at it shortly.")),
+    "withdraw": (services.product_withdraw, gettext_lazy("Withdrawn from review.")),
+    "delist": (services.product_delist, gettext_lazy("The product is off sale.")),
+    "relist": (services.product_relist, gettext_lazy("The product is on sale again.")),
 }
 
 

@@ -96,18 +96,31 @@ class ReadOnlyInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 @admin.register(OutboundEmail)
 class OutboundEmailAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The outbox. E-mails carrying sign-in links never show their body here."""
+
     list_display = ["to", "subject", "status", "attempts", "created_at", "sent_at"]
-    list_filter = ["status"]
+    list_filter = ["status", "sensitive"]
     search_fields = ["to", "subject"]
     date_hierarchy = "created_at"
+    fields = ["to", "subject", "shown_body", "sensitive", "status", "attempts", "last_error", "created_at", "sent_at"]
+    readonly_fields = fields
     actions = [
         service_action(
-            lambda actor, email: email_deliver(email_id=email.pk), gettext_lazy("Deliver now"), name="deliver_now"
+            lambda actor, email: email_deliver(email_id=email.pk),
+            gettext_lazy("Deliver now"),
+            name="deliver_now",
+            permission="deliver",
         )
     ]
 
-    def has_view_permission(self, request, obj=None):
-        return request.user.is_staff
+    def has_deliver_permission(self, request):
+        return request.user.has_perm("core.change_outboundemail")
+
+    @admin.display(description=gettext_lazy("body"))
+    def shown_body(self, obj):
+        if obj.sensitive:
+            return gettext_lazy("(hidden: it holds a link meant only for its recipient)")
+        return obj.body
 
 
 @admin.register(Notification)

@@ -3,8 +3,8 @@
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 
 class EventBase(models.Model):
@@ -20,6 +20,10 @@ class EventBase(models.Model):
     )
     from_status = models.CharField(pgettext_lazy("status change", "from"), max_length=32, blank=True)
     to_status = models.CharField(pgettext_lazy("status change", "to"), max_length=32, blank=True)
+    # What the system says, as a message id translated when shown (in the reader's language) ...
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    params = models.JSONField(_("note parameters"), default=dict, blank=True)
+    # ... and what a person typed (a reason, an answer), shown as typed.
     message = models.TextField(_("message"), blank=True)
     created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
 
@@ -39,6 +43,18 @@ class EventBase(models.Model):
     def moved(self) -> bool:
         return self.from_status != self.to_status
 
+    @property
+    def text(self) -> str:
+        """The event's words in the active language."""
+        note = ""
+        if self.note:
+            note = gettext(self.note)
+            if self.params:
+                note = note % {k: gettext(v) if isinstance(v, str) and v else v for k, v in self.params.items()}
+        if note and self.message:
+            return gettext("%(note)s: %(message)s") % {"note": note, "message": self.message}
+        return note or self.message
+
 
 class OutboundEmail(models.Model):
     """An e-mail written in the business transaction and delivered by a worker."""
@@ -51,6 +67,11 @@ class OutboundEmail(models.Model):
     to = models.EmailField(pgettext_lazy("e-mail recipient", "to"))
     subject = models.CharField(_("subject"), max_length=255)
     body = models.TextField(_("body"))
+    sensitive = models.BooleanField(
+        _("holds a secret link"),
+        default=False,
+        help_text=_("Password resets and invitations: the body is hidden in the back office and erased once sent."),
+    )
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     last_error = models.TextField(_("last error"), blank=True)

@@ -13,11 +13,14 @@ from .models import Notification, OutboundEmail
 EMAIL_RETRY_MINUTES = (1, 5, 30, 120, 720)
 
 
-def email_queue(*, to: str, subject: str, body: str) -> OutboundEmail:
-    """Write an e-mail to the outbox; a worker delivers it after the transaction commits."""
+def email_queue(*, to: str, subject: str, body: str, sensitive: bool = False) -> OutboundEmail:
+    """Write an e-mail to the outbox; a worker delivers it after the transaction commits.
+
+    ``sensitive`` e-mails (sign-in links: password resets, invitations) are hidden from the back
+    office and their body is erased once delivered."""
     from .tasks import deliver_email
 
-    email = OutboundEmail.objects.create(to=to, subject=subject[:255], body=body)
+    email = OutboundEmail.objects.create(to=to, subject=subject[:255], body=body, sensitive=sensitive)
     transaction.on_commit(lambda: deliver_email.delay(email.pk))
     return email
 
@@ -46,7 +49,9 @@ def email_deliver(*, email_id: int, now=None) -> bool:
             return False
         email.status = OutboundEmail.Status.SENT
         email.sent_at = now
-        email.save(update_fields=["attempts", "status", "sent_at"])
+        if email.sensitive:
+            email.body = ""  # the link was for its recipient only
+        email.save(update_fields=["attempts", "status", "sent_at", "body"])
         return True
 
 

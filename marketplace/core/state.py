@@ -30,9 +30,12 @@ def lock(queryset, pk, not_found):
     return obj
 
 
-def move(obj, target: str, *, actor, message: str = "", fields=(), at=None) -> str:
+def move(obj, target: str, *, actor, note: str = "", params=None, message: str = "", fields=(), at=None) -> str:
     """Apply one transition to a locked object: check it against the model's table, save the
-    status (and ``fields``) with ``update_fields``, and write the event. Returns the old status."""
+    status (and ``fields``) with ``update_fields``, and write the event. Returns the old status.
+
+    ``note`` is a message id (mark it with ``gettext_noop``) with ``params``, translated when shown;
+    ``message`` is text a person typed (a reason), shown as typed."""
     model = type(obj)
     check_transition(model.TRANSITIONS, obj.status, target, choices=model.Status)
     previous = obj.status
@@ -41,16 +44,20 @@ def move(obj, target: str, *, actor, message: str = "", fields=(), at=None) -> s
     if any(f.name == "updated_at" for f in model._meta.concrete_fields):
         update.append("updated_at")
     obj.save(update_fields=update)
-    record(obj, actor=actor, from_status=previous, message=message, at=at)
+    record(obj, actor=actor, from_status=previous, note=note, params=params, message=message, at=at)
     return previous
 
 
-def record(obj, *, actor, message: str = "", from_status: str | None = None, at=None) -> None:
+def record(
+    obj, *, actor, note: str = "", params=None, message: str = "", from_status: str | None = None, at=None
+) -> None:
     """An event without a move (a note on the timeline), or the creation event (``from_status=""``)."""
     obj.events.create(
         actor=actor,
         from_status=obj.status if from_status is None else from_status,
         to_status=obj.status,
+        note=str(note),
+        params={k: str(v) for k, v in (params or {}).items()},
         message=str(message),
         created_at=at or timezone.now(),
     )

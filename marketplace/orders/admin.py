@@ -104,7 +104,7 @@ class SubscriptionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["product", "buyer", "plan", "status", "is_trial", "starts_at", "expires_at"]
     list_filter = ["status", "is_trial"]
     search_fields = ["buyer__name", "product__name_zh", "product__name_en"]
-    list_select_related = ["product", "buyer", "plan"]
+    list_select_related = ["product", "buyer", "plan__product"]
 
 
 class CreditTransactionInline(ReadOnlyInline):
@@ -114,12 +114,12 @@ class CreditTransactionInline(ReadOnlyInline):
 
 
 class CouponForm(forms.Form):
-    amount = forms.DecimalField(label=_("Amount (CNY)"), min_value=0.01, decimal_places=2)
+    amount = forms.DecimalField(label=_("Amount (CNY)"), min_value=0.01, max_digits=16, decimal_places=2)
     reason = forms.CharField(label=_("Reason"))
 
 
 class LimitForm(forms.Form):
-    limit = forms.DecimalField(label=_("New credit limit (CNY)"), min_value=0, decimal_places=2)
+    limit = forms.DecimalField(label=_("New credit limit (CNY)"), min_value=0, max_digits=16, decimal_places=2)
     reason = forms.CharField(label=_("Reason"))
 
 

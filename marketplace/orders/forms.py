@@ -1,3 +1,5 @@
+from datetime import date
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -14,6 +16,14 @@ class OrderFilterForm(forms.Form):
     )
     date_from = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean(self):
+        data = super().clean()
+        for name in ("date_from", "date_to"):  # dates far outside any order would overflow the time zone maths
+            day = data.get(name)
+            if day is not None and not date(2000, 1, 1) <= day <= date(2100, 12, 31):
+                self.add_error(name, _("Enter a date between 2000 and 2100."))
+        return data
 
 
 class SellerOrderFilterForm(OrderFilterForm):

@@ -12,10 +12,10 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from billing.services.ledger import ledger_settle_line
-from marketplace.accounts.models import Buyer, BuyerMembership, User
+from marketplace.accounts.models import Buyer, BuyerMembership, Seller, User
 from marketplace.catalog.models import Plan, Product
 from marketplace.core import calendar
 from marketplace.core.errors import (
@@ -43,6 +43,12 @@ from .models import (
     Subscription,
 )
 
+PAID_NOTES = {
+    PaymentMethod.ONLINE: gettext_noop("Paid online"),
+    PaymentMethod.COUPON: gettext_noop("Paid with a credit cash coupon"),
+    PaymentMethod.CREDIT_LINE: gettext_noop("Paid on the credit line"),
+    PaymentMethod.FREE: gettext_noop("Completed: nothing to pay"),
+}
 MAX_PERIODS = {Plan.PeriodType.MONTH: 36, Plan.PeriodType.YEAR: 5}
 CREATABLE_TYPES = (
     OrderType.NEW,
@@ -120,7 +126,10 @@ def order_create(
     buyer = membership.buyer
     if order_type not in CREATABLE_TYPES:
         raise ValidationFailed(
-            _("Unknown order type."), field_errors={"order_type": [_("One of: %s.") % ", ".join(CREATABLE_TYPES)]}
+            _("Unknown order type."),
+            field_errors={
+                "order_type": [_("One of: %s.") % ", ".join(str(OrderType(t).label) for t in CREATABLE_TYPES)]
+            },
         )
     plan = Plan.objects.select_related("product__seller").filter(pk=as_id(plan_id, _("No such plan."))).first()
     if plan is None:
@@ -132,8 +141,12 @@ def order_create(
     if not plan.is_active:
         raise Conflict(_("This plan is no longer on sale."))
 
+    if product.seller.status != Seller.Status.ACTIVE:
+        raise Conflict(_("This seller is not selling at the moment."))
     subscription = None
-    if order_type in (OrderType.NEW, OrderType.TRIAL) and product.status != Product.Status.PUBLISHED:
+    # Anything that picks a plan (not a renewal of the plan held) needs the product on sale, so a
+    # plan added while the product is back in draft is never sold unreviewed.
+    if order_type != OrderType.RENEW and product.status != Product.Status.PUBLISHED:
         raise Conflict(_("This product is not on sale."))
     if order_type == OrderType.NEW:
         count = _period_count(plan, period_count)
@@ -141,9 +154,7 @@ def order_create(
     elif order_type == OrderType.TRIAL:
         if plan.trial_days <= 0:
             raise ValidationFailed(_("This plan has no free trial."))
-        if OrderLine.objects.filter(order__buyer=buyer, product=product, order__order_type=OrderType.TRIAL).exists():
-            raise Conflict(_("You have already tried this product."))
-        count, amount = 1, ZERO
+        count, amount = 1, ZERO  # once per buyer and product: checked under a lock below
     else:
         subscription = _own_subscription(buyer, subscription_id)
         if subscription.product_id != product.pk:
@@ -180,6 +191,12 @@ def order_create(
             amount = change_price(subscription=subscription, target=plan, now=now)
 
     with transaction.atomic():
+        if order_type == OrderType.TRIAL:
+            Buyer.objects.select_for_update().filter(pk=buyer.pk).first()  # one trial request at a time
+            if OrderLine.objects.filter(
+                order__buyer=buyer, product=product, order__order_type=OrderType.TRIAL
+            ).exists():
+                raise Conflict(_("You have already tried this product."))
         order = Order.objects.create(
             buyer=buyer,
             placed_by=actor,
@@ -203,7 +220,7 @@ def order_create(
             unit_price=plan.price,
             amount=amount,
         )
-        record(order, actor=actor, from_status="", message=_("Order placed"), at=now)
+        record(order, actor=actor, from_status="", note=gettext_noop("Order placed"), at=now)
         if amount == ZERO:
             _complete_payment(order, actor=actor, method=PaymentMethod.FREE, reference="", now=now)
     return order
@@ -272,7 +289,9 @@ def _pay(*, actor, order_id, method, sandbox_outcome, now) -> _PayOutcome:
                 created_at=now,
                 completed_at=now,
             )
-            record(order, actor=actor, message=_("Payment failed: %(reason)s") % {"reason": result.message}, at=now)
+            record(
+                order, actor=actor, note=gettext_noop("Payment declined by the gateway"), message=result.message, at=now
+            )
             return _PayOutcome(
                 order,
                 error=_("The payment was declined: %(reason)s. Nothing was charged; try again.")
@@ -295,11 +314,14 @@ def _check_still_applicable(order: Order, *, now) -> None:
         raise Conflict(_("This service was released and can no longer be changed."))
     if order.order_type == OrderType.TRIAL_TO_FORMAL and not sub.is_trial:
         raise Conflict(_("This trial was converted already."))
+    if order.order_type == OrderType.RENEW and line.plan_id != sub.plan_id:
+        raise Conflict(_("The service's plan changed since this renewal was ordered: cancel it and order again."))
     if order.order_type == OrderType.CHANGE:
+        # Priced on the plan and expiry of the moment: any change or renewal paid since then voids it.
         changed_since = (
             OrderLine.objects.filter(
                 subscription=sub,
-                order__order_type__in=(OrderType.CHANGE, OrderType.TRIAL_TO_FORMAL),
+                order__order_type__in=(OrderType.CHANGE, OrderType.TRIAL_TO_FORMAL, OrderType.RENEW),
                 order__status=Order.Status.PAID,
                 order__paid_at__gte=order.created_at,
             )
@@ -355,7 +377,7 @@ def _complete_payment(order: Order, *, actor: User, method: str, reference: str,
         order,
         Order.Status.PAID,
         actor=actor,
-        message=PaymentMethod(method).label,
+        note=PAID_NOTES[method],
         fields=["paid_at", "payment_method"],
         at=now,
     )
@@ -447,7 +469,7 @@ def order_cancel(*, actor: User, order_id, now=None) -> Order:
             order,
             Order.Status.CANCELLED,
             actor=actor,
-            message=_("Cancelled by the buyer"),
+            note=gettext_noop("Cancelled by the buyer"),
             fields=["closed_at"],
             at=now,
         )
@@ -476,7 +498,7 @@ def orders_close_unpaid(*, now=None) -> int:
                 order,
                 Order.Status.CLOSED,
                 actor=None,
-                message=_("Closed: not paid in time"),
+                note=gettext_noop("Closed: not paid in time"),
                 fields=["closed_at"],
                 at=now,
             )
@@ -495,13 +517,13 @@ def subscriptions_expire(*, now=None) -> int:
 # --- supervision ---------------------------------------------------------------------------
 
 
-def _end_supervision(line: OrderLine, *, actor: User, to: str, now, message: str) -> OrderLine:
+def _end_supervision(line: OrderLine, *, actor: User, to: str, now, note: str, message: str = "") -> OrderLine:
     if line.supervision != OrderLine.Supervision.IN_PROGRESS:
         raise Conflict(_("This order line is not under supervision."))
     line.supervision = to
     line.supervision_completed_at = now
     line.save(update_fields=["supervision", "supervision_completed_at"])
-    record(line.order, actor=actor, message=message, at=now)
+    record(line.order, actor=actor, note=note, params={"line": line.pk}, message=message, at=now)
     ledger_settle_line(line_id=line.pk, now=now)  # supervised lines settle when supervision ends
     return line
 
@@ -524,7 +546,7 @@ def supervision_accept(*, actor: User, line_id, now=None) -> OrderLine:
             actor=actor,
             to=OrderLine.Supervision.COMPLETED,
             now=now,
-            message=_("Delivery of %(product)s accepted by the buyer") % {"product": line.product},
+            note=gettext_noop("Delivery accepted by the buyer (line %(line)s)"),
         )
         notify(
             users=_seller_admins(line.seller_id),
@@ -557,7 +579,8 @@ def supervision_close(*, actor: User, line_id, reason: str, now=None) -> OrderLi
             actor=actor,
             to=OrderLine.Supervision.CLOSED,
             now=now,
-            message=_("Supervision closed by operations: %(reason)s") % {"reason": reason.strip()},
+            note=gettext_noop("Supervision closed by operations (line %(line)s)"),
+            message=reason.strip(),
         )
 
 
@@ -655,7 +678,7 @@ def credit_record_repayment(*, actor: User, payment_id, now=None) -> Payment:
         )
         payment.repaid_at = now
         payment.save(update_fields=["repaid_at"])
-        record(payment.order, actor=actor, message=_("Credit-line payment repaid"), at=now)
+        record(payment.order, actor=actor, note=gettext_noop("Credit-line payment repaid"), at=now)
         for line_id in payment.order.lines.values_list("pk", flat=True):
             ledger_settle_line(line_id=line_id, now=now)  # credit-line orders settle once repaid
     return payment

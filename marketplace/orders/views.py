@@ -23,10 +23,15 @@ def checkout(request):
     form = CheckoutForm(request.POST or request.GET or None)
     plan = subscription = None
     if form.is_valid():
-        plan = Plan.objects.select_related("product__seller").filter(pk=form.cleaned_data["plan"]).first()
         sub_id = form.cleaned_data.get("subscription")
         if sub_id:
             subscription = selectors.buyer_subscriptions(user=request.user).filter(pk=sub_id).first()
+        plans = Plan.objects.select_related("product__seller").filter(is_active=True)
+        if subscription is not None:
+            plans = plans.filter(product=subscription.product_id)  # the buyer's own service's product
+        else:
+            plans = plans.filter(product__status=Product.Status.PUBLISHED)  # nothing unpublished leaks
+        plan = plans.filter(pk=form.cleaned_data["plan"]).first()
     if plan is None or (form.cleaned_data.get("subscription") and subscription is None):
         raise Http404
     if request.method == "POST":

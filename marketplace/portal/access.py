@@ -48,6 +48,8 @@ def seller_required(capability: str):
             membership = getattr(request.user, "seller_membership", None)
             if membership is None:
                 return redirect("accounts:seller_apply")
+            if membership.seller.status != membership.seller.Status.ACTIVE:
+                return _forbidden(request, _("Your seller account is suspended. Contact the platform's operations."))
             if not seller_can(membership, capability):
                 return _forbidden(
                     request, _("Your role (%(role)s) does not allow this.") % {"role": membership.get_role_display()}

@@ -764,7 +764,8 @@ def test_operations_set_the_fee_rate_of_a_joint_product(seller):
     product.refresh_from_db()
     assert product.ops_fee_rate == Decimal("1.0000")
     assert list(product.events.values_list("actor", flat=True)) == [staff.pk, staff.pk]
-    assert product.events.last().message == "Fee rate 0.1500 → 1.0000"
+    last = product.events.last()
+    assert (last.note, last.params) == ("Fee rate %(old)s → %(new)s", {"old": "0.1500", "new": "1.0000"})
 
 
 @pytest.mark.parametrize("rate", ["1.0001", "-0.01", "abc", "", None, "NaN", "Infinity", "sNaN"])

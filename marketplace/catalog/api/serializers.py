@@ -71,6 +71,7 @@ class PublicProductSerializer(serializers.ModelSerializer):
 
 class ProductEventSerializer(serializers.ModelSerializer):
     actor = serializers.CharField(source="actor.email", default=None, read_only=True)
+    message = serializers.CharField(source="text", read_only=True)
 
     class Meta:
         model = ProductEvent

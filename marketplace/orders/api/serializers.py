@@ -35,6 +35,7 @@ class OrderLineSerializer(serializers.ModelSerializer):
 
 class OrderEventSerializer(serializers.ModelSerializer):
     actor = serializers.CharField(source="actor.email", default=None, read_only=True)
+    message = serializers.CharField(source="text", read_only=True)
 
     class Meta:
         model = OrderEvent

@@ -1,0 +1,70 @@
+"""The e-mail outbox: nothing leaves without a row, sign-in links stay with their recipient."""
+
+import re
+
+import pytest
+from django.contrib.auth.models import Group
+from django.core import mail
+
+from marketplace.core.models import OutboundEmail
+from marketplace.core.services import notify
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_password_reset_link_is_hidden_from_staff_and_erased_once_sent(client, django_capture_on_commit_callbacks):
+    boss = UserFactory(is_staff=True, is_superuser=True)
+    support = UserFactory(is_staff=True)
+    support.groups.add(Group.objects.get(name="support"))
+    client.force_login(support)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        client.post("/accounts/password/reset/", {"email": boss.email})
+    email = OutboundEmail.objects.get()
+    assert email.sensitive and "/accounts/password/reset/" in email.body
+
+    page = client.get(f"/admin/core/outboundemail/{email.pk}/change/").content.decode()
+    assert "/accounts/password/reset/" not in page
+
+    for callback in callbacks:
+        callback()
+    email.refresh_from_db()
+    assert email.status == "sent" and email.body == ""
+    assert re.search(r"/accounts/password/reset/\S+/", mail.outbox[0].body)
+
+
+def test_support_staff_cannot_deliver_by_hand(client):
+    support = UserFactory(is_staff=True)
+    support.groups.add(Group.objects.get(name="support"))
+    email = OutboundEmail.objects.create(to="x@example.com", subject="s", body="b")
+    client.force_login(support)
+    client.post("/admin/core/outboundemail/", {"action": "deliver_now", "_selected_action": [email.pk]})
+    email.refresh_from_db()
+    assert email.status == "pending"
+
+
+def test_notices_are_plain_text_not_html_escaped(django_capture_on_commit_callbacks):
+    user = UserFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        notify(
+            users=[user],
+            subject="Test",
+            template="notifications/product_approved.txt",
+            context={"product": type("P", (), {"name": "R&D <套件>"})()},
+        )
+    assert "R&D <套件>" in mail.outbox[0].body
+    assert "R&D <套件>" in user.notifications.get().body
+
+
+def test_notices_speak_the_recipients_language(django_capture_on_commit_callbacks):
+    english = UserFactory(language="en")
+    chinese = UserFactory(language="zh-hans")
+    with django_capture_on_commit_callbacks(execute=True):
+        notify(
+            users=[english, chinese],
+            subject="x",
+            template="notifications/product_approved.txt",
+            context={"product": type("P", (), {"name": "Vault"})()},
+        )
+    assert "passed review" in english.notifications.get().body
+    assert "审核" in chinese.notifications.get().body
