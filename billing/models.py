@@ -223,7 +223,7 @@ class Statement(models.Model):
     invoice_due = models.DateField(_("invoice due"), null=True, blank=True)
     invoice_reminded_at = models.DateTimeField(_("invoice reminder sent"), null=True, blank=True)
     paid_at = models.DateTimeField(_("paid"), null=True, blank=True)
-    payout_reference = models.CharField(_("payout reference"), max_length=64, blank=True)
+    payout_reference = models.CharField(_("payout reference"), max_length=64, blank=True, db_default="")
 
     class Meta:
         verbose_name = _("statement")

@@ -209,7 +209,7 @@ def _batches(params: dict):
 def _write_csv(path: str, params: dict, job: ExportJob, statement: Statement) -> int:
     written = 0
     with open(path, "w", newline="", encoding="utf-8-sig") as out:  # the BOM lets Excel read Chinese
-        writer = csv.writer(out)
+        writer = csv.writer(out, lineterminator="\n")  # the same line ends as COPY
         writer.writerow(_header())
         if connection.vendor == "postgresql":
             written = _copy_csv(out, params, job)

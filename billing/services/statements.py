@@ -51,7 +51,7 @@ INSERT INTO billing_statement (
     extra_share_rate, extra_share, carried_in, net_payable, generated_at, review_due
 )
 SELECT seller_id, trade_mode, %(period)s,
-       CASE WHEN net + extra_share + carried_in < %(minimum)s THEN 'carried_over' ELSE 'generated' END,
+       CASE WHEN net + extra_share + carried_in < CAST(%(minimum)s AS DECIMAL) THEN 'carried_over' ELSE 'generated' END,
        'CNY', line_count, gross, fee, net, rate, extra_share, carried_in, net + extra_share + carried_in,
        %(now)s, %(review_due)s
 FROM shared WHERE true
@@ -74,8 +74,9 @@ WHERE status = 'carried_over' AND carried_into_id IS NULL AND period < %(period)
 
 EVENTS_SQL = """
 INSERT INTO billing_statementevent (statement_id, from_status, to_status, note, params, message, created_at)
-SELECT id, '', status, %(note)s, '{}', '', %(now)s FROM billing_statement
+SELECT id, '', status, %(note)s, '{}', '', %(now)s FROM billing_statement s
 WHERE period = %(period)s AND generated_at = %(now)s
+  AND NOT EXISTS (SELECT 1 FROM billing_statementevent e WHERE e.statement_id = s.id AND e.from_status = '')
 """
 
 

@@ -9,9 +9,11 @@ import random
 from datetime import date, timedelta
 from decimal import Decimal
 
+from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.test.utils import override_settings
@@ -317,6 +319,7 @@ class Command(BaseCommand):
         enterprise = self.enterprise()
         extra_buyers = [self.buyer_individual(f"customer{i}@example.com", f"客户{i}") for i in range(1, 6)]
         self.history(products, [buyer, enterprise, *extra_buyers])
+        self.settlement()
 
     def enterprise(self) -> Buyer:
         admin = self.user("tenant-admin@example.com", "企业管理员 周")
@@ -449,6 +452,75 @@ class Command(BaseCommand):
             admin = User.objects.get(email="tenant-admin@example.com")
             o = order_services.order_create(actor=admin, plan_id=products["crm"].plans.get(sku_code="crm-std-y").pk)
             order_services.order_pay(actor=admin, order_id=o.pk, method=PaymentMethod.ONLINE)
+
+    # --- settlement: every finished month generated, older ones paid -------------------------------
+
+    def settlement(self):
+        from billing.models import LedgerEntry, SettlementPeriod, Statement
+        from billing.services import (
+            period_of,
+            statement_countersign,
+            statement_pay,
+            statement_send,
+            statements_generate,
+        )
+        from invoicing.services import seller_invoice_submit, seller_invoice_verify
+
+        now = timezone.now()
+        closed = set(SettlementPeriod.objects.filter(closed_at__isnull=False).values_list("period", flat=True))
+        periods = sorted(
+            p for p in LedgerEntry.objects.order_by().values_list("period", flat=True).distinct() if p < period_of(now)
+        )
+        if not periods or set(periods) <= closed:
+            return
+        ops = User.objects.get(email="ops@example.com")
+        finance = [User.objects.get(email="finance@example.com"), User.objects.get(email="finance2@example.com")]
+        seller_admin = User.objects.get(email="seller@example.com")
+        for period in periods:
+            if period in closed:
+                continue
+            generated = timezone.make_aware(
+                timezone.datetime(period.year, period.month, 1) + relativedelta(months=1, days=2)
+            )
+            statements_generate(period=period, now=generated)
+            newest = period == periods[-1]
+            for statement in Statement.objects.filter(period=period, status=Statement.Status.GENERATED):
+                if newest:
+                    continue  # last month's statements wait for operations' review in the demo
+                statement_send(actor=ops, statement_id=statement.pk, now=generated + timedelta(days=1))
+                for i, person in enumerate(finance):
+                    statement_countersign(
+                        actor=person, statement_id=statement.pk, now=generated + timedelta(days=2, hours=i)
+                    )
+                statement.refresh_from_db()
+                if period == periods[-2]:
+                    continue  # the month before: awaiting the seller's invoice, or payment
+                if statement.status == Statement.Status.AWAITING_INVOICE:
+                    if statement.seller.memberships.filter(user=seller_admin).exists():
+                        pdf = SimpleUploadedFile(
+                            "invoice.pdf", b"%PDF-1.4 demo invoice", content_type="application/pdf"
+                        )
+                        invoice = seller_invoice_submit(
+                            actor=seller_admin,
+                            statement_id=statement.pk,
+                            number=f"INV{statement.pk:08d}",
+                            issued_on=(generated + timedelta(days=5)).date(),
+                            amount=statement.net_payable,
+                            tax_rate=Decimal("0.06"),
+                            file=pdf,
+                            now=generated + timedelta(days=5),
+                        )
+                        seller_invoice_verify(
+                            actor=finance[0], invoice_id=invoice.pk, now=generated + timedelta(days=6)
+                        )
+                    else:
+                        continue
+                statement_pay(
+                    actor=finance[1],
+                    statement_id=statement.pk,
+                    payout_reference=f"PAY{statement.pk:010d}",
+                    now=generated + timedelta(days=8),
+                )
 
     def print_logins(self):
         password = settings.MARKETPLACE["DEMO_PASSWORD"]
