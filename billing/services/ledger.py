@@ -14,7 +14,9 @@ import uuid
 from datetime import date, datetime
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from dateutil.relativedelta import relativedelta
+
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -48,10 +50,32 @@ def _amounts(gross: Decimal, rate: Decimal) -> dict:
     return {"gross": gross, "fee_rate": rate, "fee": fee, "net": gross - fee}
 
 
+def _is_open(period: date) -> bool:
+    """Whether a month is still open, and it stays so until this transaction ends: its row is
+    share-locked, so generation (which locks it for update) waits for the posting, or the posting
+    waits for generation and then sees the month closed."""
+    SettlementPeriod.objects.get_or_create(period=period)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT closed_at FROM billing_settlementperiod WHERE period = %s FOR SHARE", [period])
+            return cursor.fetchone()[0] is None
+    return SettlementPeriod.objects.filter(period=period, closed_at__isnull=True).exists()
+
+
+def _first_open(period: date) -> date:
+    """The month an entry meant for ``period`` goes into: that month, or the first open one after
+    it when its statements were generated meanwhile (a generated statement never changes)."""
+    while not _is_open(period):
+        period += relativedelta(months=1)
+    return period
+
+
 def _post(**fields) -> LedgerEntry | None:
-    """Insert one entry; an entry with the same source already there means it was posted before."""
+    """Insert one entry into the first open month from its own; an entry with the same source
+    already there means it was posted before."""
     try:
         with transaction.atomic():
+            fields["period"] = _first_open(fields["period"])
             return LedgerEntry.objects.create(**fields)
     except IntegrityError:
         if LedgerEntry.objects.filter(source=fields["source"]).exists():
@@ -147,12 +171,6 @@ def ledger_settle_due(*, now: datetime | None = None, limit: int = 5000) -> int:
     return posted
 
 
-def _period_open_for_update(period: date) -> bool:
-    row, _created = SettlementPeriod.objects.get_or_create(period=period)
-    row = SettlementPeriod.objects.select_for_update().get(pk=row.pk)
-    return row.closed_at is None
-
-
 def ledger_post_refund(*, refund, now: datetime | None = None) -> LedgerEntry | None:
     """A negative entry for a refund of a line that was already settled. A refund inside a month
     that is still open joins the original entry's month, so both net to zero on one statement;
@@ -162,7 +180,7 @@ def ledger_post_refund(*, refund, now: datetime | None = None) -> LedgerEntry | 
     if original is None:
         return None
     period = period_of(now)
-    if original.period < period and _period_open_for_update(original.period):
+    if original.period < period and _is_open(original.period):
         period = original.period
     return _post(
         seller_id=original.seller_id,
@@ -242,15 +260,16 @@ def ledger_adjust(
 
     if not Seller.objects.filter(pk=as_id(seller_id, _("No such seller."))).exists():
         raise NotFound(_("No such seller."))
-    return LedgerEntry.objects.create(
-        seller_id=seller_id,
-        trade_mode=trade_mode,
-        period=period_of(now),
-        kind=LedgerEntry.Kind.ADJUSTMENT,
-        occurred_at=now,
-        posted_at=now,
-        source=f"adjustment:{uuid.uuid4().hex}",
-        reason=reason,
-        actor=actor,
-        **_amounts(amount, Decimal("0")),
-    )
+    with transaction.atomic():
+        return LedgerEntry.objects.create(
+            seller_id=seller_id,
+            trade_mode=trade_mode,
+            period=_first_open(period_of(now)),
+            kind=LedgerEntry.Kind.ADJUSTMENT,
+            occurred_at=now,
+            posted_at=now,
+            source=f"adjustment:{uuid.uuid4().hex}",
+            reason=reason,
+            actor=actor,
+            **_amounts(amount, Decimal("0")),
+        )

@@ -1,0 +1,330 @@
+"""Benchmarks: each prints ours, the limit measured in the same run, and the ratio, and writes them
+to bench/results.json as [{"name", "n", "ours_s", "limit_s", "ratio", ...}].
+
+    python bench/run.py [--only statement_generation,export_csv,export_xlsx] [--scale 1.0]
+
+Runs against DATABASE_URL (PostgreSQL), which it fills with generated data: `make bench` points it
+at a scratch database of its own.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+import tracemalloc
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "marketplace.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.db import connection, transaction  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results.json"
+PERIOD = date(2026, 1, 1)
+
+
+def timed(fn, repeat=3):
+    """Median wall time of ``repeat`` runs."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def sql(statement, params=None):
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params or {})
+
+
+def reset():
+    sql(
+        """TRUNCATE billing_exportjob, billing_statementevent, billing_countersignature, billing_dispute,
+        billing_statement, billing_settlementperiod, billing_ledgerentry, orders_orderevent, orders_payment,
+        orders_orderline, orders_order, orders_subscription, catalog_plan, catalog_productevent,
+        catalog_product, catalog_category, accounts_sellermembership, accounts_sellerevent,
+        accounts_sellerapplicationdocument, accounts_sellerapplicationevent, accounts_sellerapplication,
+        accounts_seller, accounts_buyermembership, accounts_orgunit, accounts_buyer CASCADE"""
+    )
+
+
+def make_sellers(count):
+    sql(
+        """INSERT INTO accounts_seller (name, credit_code, established_on, registered_capital, staff_count,
+               support_days_per_week, support_hours_per_day, bound_email, contact_phone, address, status, created_at)
+           SELECT 'bench seller ' || g, lpad(g::text, 18, '0'), '2015-01-01', 1000000, 20, 5, 8,
+                  'bench' || g || '@bench.example.com', '', '', 'active', now()
+           FROM generate_series(1, %(n)s) g""",
+        {"n": count},
+    )
+
+
+MODES = "ARRAY['general','joint','strict','strict_self','platform']"
+
+
+def make_entries(count, sellers, period=PERIOD, seller_offset=0, order_lines=False):
+    """``count`` ledger entries of one month spread over ``sellers`` sellers and all trade modes."""
+    sql(
+        f"""INSERT INTO billing_ledgerentry (seller_id, trade_mode, period, kind, order_line_id, gross, fee_rate,
+               fee, net, currency, occurred_at, posted_at, source, reason)
+           SELECT s.min_id + (g %% %(sellers)s), ({MODES})[1 + (g / %(sellers)s) %% 5], %(period)s, 'order',
+                  NULL, amount, 0.0500, round(amount * 0.05, 2), amount - round(amount * 0.05, 2), 'CNY',
+                  %(period)s::date + (g %% 28) * interval '1 day', %(period)s::date + (g %% 28) * interval '1 day',
+                  'bench:' || %(offset)s || ':' || g, ''
+           FROM generate_series(1, %(n)s) g,
+                LATERAL (SELECT ((g::bigint * 7919) %% 500000)::numeric / 100 + 1 AS amount) a,
+                (SELECT min(id) + %(offset)s AS min_id FROM accounts_seller) s""",
+        {"n": count, "sellers": sellers, "period": period, "offset": seller_offset},
+    )
+    sql("ANALYZE billing_ledgerentry")
+
+
+# --- statement generation ---------------------------------------------------------------------
+
+# The limit: the same totals into the same table (same indexes and constraints), by the plainest
+# statement that can produce them.
+HAND_WRITTEN = """
+INSERT INTO billing_statement (seller_id, trade_mode, period, status, currency, line_count, gross, fee, net,
+                               extra_share_rate, extra_share, carried_in, net_payable, generated_at, review_due)
+SELECT seller_id, trade_mode, period, 'generated', 'CNY', COUNT(*), SUM(gross), SUM(fee), SUM(net), 0, 0, 0, SUM(net),
+       now(), current_date
+FROM billing_ledgerentry WHERE period = %(period)s GROUP BY seller_id, trade_mode, period
+"""
+
+
+def bench_statement_generation(scale):
+    from billing.services import statements_generate
+
+    n, sellers = int(1_000_000 * scale), max(10, int(10_000 * scale))
+    reset()
+    make_sellers(sellers)
+    make_entries(n, sellers)
+
+    def limit(jit="on"):
+        with transaction.atomic():
+            sql(f"SET LOCAL jit = {jit}")
+            sql(HAND_WRITTEN, {"period": PERIOD})
+            transaction.set_rollback(True)
+
+    def ours():
+        statements_generate(period=PERIOD, dry_run=True)  # the whole generation, rolled back
+
+    limit()
+    ours()  # warm the cache for both
+    # The limit is the faster of the plain statement with and without JIT compilation.
+    limit_s = min(timed(limit), timed(lambda: limit("off")))
+    ours_s = timed(ours)
+    result = statements_generate(period=PERIOD)
+    with connection.cursor() as cursor:  # the same totals as the plain aggregate
+        cursor.execute(
+            """SELECT count(*) FROM billing_statement s JOIN (
+                   SELECT seller_id, trade_mode, COUNT(*) n, SUM(gross) g, SUM(fee) f, SUM(net) t
+                   FROM billing_ledgerentry WHERE period = %(period)s GROUP BY seller_id, trade_mode) a
+               ON a.seller_id = s.seller_id AND a.trade_mode = s.trade_mode
+               WHERE s.period = %(period)s AND s.gross = a.g AND s.fee = a.f AND s.net = a.t AND s.line_count = a.n""",
+            {"period": PERIOD},
+        )
+        matching = cursor.fetchone()[0]
+    assert matching == result["created"], (matching, result)
+    return {
+        "name": "statement_generation",
+        "n": n,
+        "sellers": sellers,
+        "statements": result["created"],
+        "ours_s": ours_s,
+        "limit_s": limit_s,
+        "ratio": ours_s / limit_s,
+    }
+
+
+# --- exports ------------------------------------------------------------------------------------
+
+
+def export_fixture(lines):
+    """One seller's general statement of ``lines`` entries, each with its order line."""
+    from billing.models import Statement
+    from billing.services import statements_generate
+    from marketplace.accounts.models import User
+
+    reset()
+    make_sellers(1)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id FROM accounts_seller LIMIT 1")
+        seller_id = cursor.fetchone()[0]
+    user, _ = User.objects.get_or_create(email="bench-finance@bench.example.com")
+    sql(
+        "INSERT INTO accounts_sellermembership (seller_id, user_id, role, created_at) VALUES (%(s)s, %(u)s, 'admin', now())"
+        " ON CONFLICT DO NOTHING",
+        {"s": seller_id, "u": user.pk},
+    )
+    sql(
+        """INSERT INTO accounts_buyer (kind, name, code, created_at) VALUES ('individual', '规模买家', 'TBENCH', now());
+           INSERT INTO catalog_category (slug, name_zh, name_en, position) VALUES ('bench', '基准', 'Bench', 0);
+           INSERT INTO catalog_product (seller_id, category_id, trade_mode, delivery_kind, supervised, auto_deploy,
+                name_zh, name_en, summary_zh, summary_en, description_zh, description_en, status, rejection_reason,
+                delist_reason, delisted_by_platform, credit_coupon_enabled, credit_line_enabled, created_at, updated_at)
+             SELECT %(s)s, c.id, 'general', 'saas', false, false, '基准产品', 'Bench product', '', '', '', '',
+                    'published', '', '', false, false, false, now(), now() FROM catalog_category c;
+           INSERT INTO catalog_plan (product_id, sku_code, name_zh, name_en, charging_mode, period_type, price,
+                currency, usage_unit, trial_days, is_active, position)
+             SELECT id, 'bench', '月', 'Month', 'PERIOD', 'month', 100, 'CNY', '', 0, true, 0 FROM catalog_product;""",
+        {"s": seller_id},
+    )
+    sql(
+        """INSERT INTO orders_order (number, buyer_id, placed_by_id, seller_id, order_type, status, amount, currency,
+               payment_method, created_at, paid_at)
+           SELECT 'B' || lpad(g::text, 12, '0'), b.id, %(u)s, %(s)s, 'NEW', 'paid', 100, 'CNY', 'online',
+                  %(period)s::date + (g %% 28) * interval '1 day', %(period)s::date + (g %% 28) * interval '1 day'
+           FROM generate_series(1, %(n)s) g, (SELECT id FROM accounts_buyer LIMIT 1) b""",
+        {"n": lines, "u": user.pk, "s": seller_id, "period": PERIOD},
+    )
+    sql(
+        """INSERT INTO orders_orderline (order_id, product_id, plan_id, seller_id, trade_mode, charging_mode,
+               period_type, period_count, unit_price, amount, payment_method, supervision)
+           SELECT o.id, p.id, pl.id, %(s)s, 'general', 'PERIOD', 'month', 1, 100, 100, 'online', 'not_required'
+           FROM orders_order o, catalog_product p, catalog_plan pl""",
+        {"s": seller_id},
+    )
+    sql(
+        """INSERT INTO billing_ledgerentry (seller_id, trade_mode, period, kind, order_line_id, gross, fee_rate, fee,
+               net, currency, occurred_at, posted_at, source, reason)
+           SELECT %(s)s, 'general', %(period)s, 'order', l.id, 100, 0.0500, 5, 95, 'CNY', o.paid_at, o.paid_at,
+                  'line:' || l.id, ''
+           FROM orders_orderline l JOIN orders_order o ON o.id = l.order_id""",
+        {"s": seller_id, "period": PERIOD},
+    )
+    sql("ANALYZE")
+    statements_generate(period=PERIOD)
+    return Statement.objects.get(seller_id=seller_id), user
+
+
+def run_export(statement, user, fmt):
+    from billing.models import ExportJob
+    from billing.services.exports import export_run
+    from marketplace.core.uploads import private_storage
+
+    def once(trace):
+        job = ExportJob.objects.create(
+            statement=statement,
+            seller_id=statement.seller_id,
+            requested_by=user,
+            format=fmt,
+            expires_at=statement.generated_at,
+        )
+        if trace:
+            tracemalloc.start()
+        start = time.perf_counter()
+        export_run(job_id=job.pk)
+        seconds = time.perf_counter() - start
+        peak = tracemalloc.get_traced_memory()[1] if trace else 0
+        if trace:
+            tracemalloc.stop()
+        job.refresh_from_db()
+        return job, seconds, peak
+
+    _job, _s, peak = once(trace=True)  # memory, measured apart: tracing slows Python down
+    private_storage().delete(_job.file_path)
+    job, seconds, _p = once(trace=False)
+    assert job.status == "done" and job.rows_done == statement.line_count, (job.status, job.rows_done)
+    size = job.size
+    private_storage().delete(job.file_path)
+    return seconds, peak, size
+
+
+def copy_limit(statement, path):
+    from billing.services.exports import rows_sql
+
+    params = {
+        "period": statement.period,
+        "seller": statement.seller_id,
+        "mode": statement.trade_mode,
+        "after": 0,
+        "limit": 10**9,
+    }
+    with connection.cursor() as cursor, open(path, "wb") as out:
+        raw = cursor.cursor
+        query = raw.mogrify(rows_sql(), params)
+        with raw.copy(f"COPY ({query}) TO STDOUT WITH (FORMAT csv)") as copy:
+            for chunk in copy:
+                out.write(chunk)
+
+
+def bench_export_csv(scale):
+    n = int(200_000 * scale)
+    small = int(50_000 * scale)
+    statement, user = export_fixture(small)
+    _s, peak_small, _size = run_export(statement, user, "csv")
+    statement, user = export_fixture(n)
+    path = "/tmp/bench-copy.csv"
+    copy_limit(statement, path)  # warm
+    limit_s = timed(lambda: copy_limit(statement, path))
+    runs = [run_export(statement, user, "csv") for _ in range(3)]
+    ours_s = statistics.median(r[0] for r in runs)
+    peak_large = max(r[1] for r in runs)
+    return {
+        "name": "export_csv",
+        "n": n,
+        "ours_s": ours_s,
+        "limit_s": limit_s,
+        "ratio": ours_s / limit_s,
+        "peak_python_bytes": {str(small): peak_small, str(n): peak_large},
+        "file_bytes": runs[0][2],
+    }
+
+
+def bench_export_xlsx(scale):
+    n = int(200_000 * scale)
+    statement, user = export_fixture(n)
+    seconds, peak, size = run_export(statement, user, "xlsx")
+    return {
+        "name": "export_xlsx",
+        "n": n,
+        "ours_s": seconds,
+        "rows_per_s": n / seconds,
+        "target_rows_per_s": 20000,
+        "peak_python_bytes": peak,
+        "file_bytes": size,
+    }
+
+
+BENCHMARKS = {
+    "statement_generation": bench_statement_generation,
+    "export_csv": bench_export_csv,
+    "export_xlsx": bench_export_xlsx,
+}
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--only", default="")
+    parser.add_argument("--scale", type=float, default=1.0, help="fraction of the full sizes (for a quick run)")
+    args = parser.parse_args()
+    if connection.vendor != "postgresql":
+        sys.exit("the benchmarks need PostgreSQL (set DATABASE_URL)")
+    chosen = [n for n in BENCHMARKS if not args.only or n in args.only.split(",")]
+    existing = json.loads(RESULTS.read_text()) if RESULTS.exists() else []
+    results = {r["name"]: r for r in existing}
+    for name in chosen:
+        result = BENCHMARKS[name](args.scale)
+        result = {k: round(v, 4) if isinstance(v, float) else v for k, v in result.items()}
+        results[name] = result
+        line = f"{name:<22} n={result['n']:<9} ours={result['ours_s']:.3f}s"
+        if "limit_s" in result:
+            line += f" limit={result['limit_s']:.3f}s ratio={result['ratio']:.2f}"
+        if "rows_per_s" in result:
+            line += f" rows/s={result['rows_per_s']:.0f}"
+        print(line, flush=True)
+        RESULTS.write_text(json.dumps(list(results.values()), indent=2, ensure_ascii=False) + "\n")
+
+
+if __name__ == "__main__":
+    main()
