@@ -162,8 +162,8 @@ def export_fixture(lines):
         seller_id = cursor.fetchone()[0]
     user, _ = User.objects.get_or_create(email="bench-finance@bench.example.com")
     sql(
-        "INSERT INTO accounts_sellermembership (seller_id, user_id, role, created_at) VALUES (%(s)s, %(u)s, 'admin', now())"
-        " ON CONFLICT DO NOTHING",
+        "INSERT INTO accounts_sellermembership (seller_id, user_id, role, created_at)"
+        " VALUES (%(s)s, %(u)s, 'admin', now()) ON CONFLICT DO NOTHING",
         {"s": seller_id, "u": user.pk},
     )
     sql(

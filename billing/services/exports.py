@@ -10,11 +10,11 @@ import io
 import os
 from datetime import datetime
 
+import xlsxwriter
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-import xlsxwriter
 
 from marketplace.accounts.models import User
 from marketplace.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed, as_id

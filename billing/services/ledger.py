@@ -15,7 +15,6 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from dateutil.relativedelta import relativedelta
-
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef, Q, Sum
 from django.utils import timezone

@@ -34,6 +34,7 @@ def test_a_finance_user_exports_a_statement_and_downloads_it(page, private_media
     expect(link).to_be_visible()
     with page.expect_download() as download_info:
         link.click()
-    content = open(download_info.value.path(), encoding="utf-8-sig").read()
+    with open(download_info.value.path(), encoding="utf-8-sig") as f:
+        content = f.read()
     assert order.number in content
     assert "2400.00" in content and "2280.00" in content
