@@ -110,3 +110,20 @@ class InvoiceUploadSerializer(serializers.Serializer):
     amount = serializers.DecimalField(max_digits=18, decimal_places=2)
     tax_rate = serializers.DecimalField(max_digits=5, decimal_places=4)
     file = serializers.FileField()
+
+
+class UsageReportSerializer(serializers.Serializer):
+    subscription = serializers.IntegerField()
+    quantity = serializers.DecimalField(max_digits=18, decimal_places=4)
+    reference = serializers.CharField(max_length=64)
+    consumed_at = serializers.DateTimeField()
+
+
+class UsageRecordSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    subscription = serializers.IntegerField(source="subscription_id")
+    quantity = serializers.DecimalField(max_digits=18, decimal_places=4)
+    unit_price = serializers.DecimalField(max_digits=18, decimal_places=2)
+    amount = serializers.DecimalField(max_digits=18, decimal_places=2)
+    consumed_at = serializers.DateTimeField()
+    reference = serializers.CharField()

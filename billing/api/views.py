@@ -1,13 +1,17 @@
 from django.http import FileResponse, HttpResponse
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from invoicing.services import seller_invoice_submit
 from marketplace.core.permissions import seller_capability
 from marketplace.core.uploads import private_storage
+from marketplace.orders.models import Subscription
 
 from .. import selectors, services
 from ..models import ExportJob, Statement
@@ -22,6 +26,8 @@ from .serializers import (
     LineSerializer,
     StatementDetailSerializer,
     StatementSerializer,
+    UsageRecordSerializer,
+    UsageReportSerializer,
 )
 
 
@@ -123,3 +129,30 @@ class SellerExportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
         return FileResponse(
             private_storage().open(job.file_path, "rb"), as_attachment=True, filename=job.file_path.rsplit("/", 1)[-1]
         )
+
+
+class SellerUsageView(APIView):
+    """Report pay-per-use consumption of one of the seller's services; it is settled when consumed.
+    A repeated ``reference`` for the same service is recorded once."""
+
+    permission_classes = [seller_capability("apptools.manage")]
+
+    @extend_schema(request=UsageReportSerializer, responses={201: UsageRecordSerializer})
+    def post(self, request):
+        body = UsageReportSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        subscription = (
+            Subscription.objects.select_related("plan", "product")
+            .filter(pk=data["subscription"], seller_id=request.user.seller_membership.seller_id)
+            .first()
+        )
+        if subscription is None:
+            raise NotFound(_("No such purchased service."))
+        record = services.usage_record(
+            subscription=subscription,
+            quantity=data["quantity"],
+            reference=data["reference"],
+            consumed_at=data["consumed_at"],
+        )
+        return Response(UsageRecordSerializer(record).data, status=status.HTTP_201_CREATED)
