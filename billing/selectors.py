@@ -7,8 +7,14 @@ from marketplace.catalog.models import TradeMode
 from .models import Dispute, ExportJob, LedgerEntry, Statement, StatementEvent
 
 
+def visible_to_seller(seller_id: int) -> QuerySet:
+    """A seller sees its statements once operations reviewed and sent them (and carried-over ones,
+    which need no review)."""
+    return Statement.objects.filter(seller_id=seller_id).exclude(status=Statement.Status.GENERATED)
+
+
 def seller_statements(*, seller_id: int, trade_mode: str = "", status: str = "", year: int | None = None) -> QuerySet:
-    qs = Statement.objects.filter(seller_id=seller_id)
+    qs = visible_to_seller(seller_id)
     if trade_mode:
         qs = qs.filter(trade_mode=trade_mode)
     if status:
@@ -20,15 +26,14 @@ def seller_statements(*, seller_id: int, trade_mode: str = "", status: str = "",
 
 def trade_mode_tabs(*, seller_id: int, active: str) -> list[dict]:
     """One tab per trade mode with its number of statements (one query)."""
-    counts = dict(
-        Statement.objects.filter(seller_id=seller_id).values_list("trade_mode").annotate(n=Count("pk")).order_by()
-    )
+    counts = dict(visible_to_seller(seller_id).values_list("trade_mode").annotate(n=Count("pk")).order_by())
     return [{"code": c, "label": label, "count": counts.get(c, 0), "on": c == active} for c, label in TradeMode.choices]
 
 
 def seller_statement(*, seller_id: int, statement_id) -> Statement | None:
     return (
-        Statement.objects.filter(seller_id=seller_id, pk=statement_id)
+        visible_to_seller(seller_id)
+        .filter(pk=statement_id)
         .select_related("seller", "carried_into")
         .prefetch_related(
             Prefetch("events", queryset=StatementEvent.objects.select_related("actor")),

@@ -31,6 +31,12 @@ def seller_invoice_submit(
     number = (number or "").strip()
     if not number:
         errors["number"] = [_("Required.")]
+    elif len(number) > 32:
+        errors["number"] = [_("At most 32 characters.")]
+    if not isinstance(issued_on, date):
+        errors["issued_on"] = [_("Enter the invoice date.")]
+    elif issued_on > timezone.localdate(now):
+        errors["issued_on"] = [_("The invoice date cannot be in the future.")]
     try:
         amount = quantize(Decimal(str(amount)))
     except (InvalidOperation, ValueError, TypeError, ArithmeticError):
@@ -69,7 +75,7 @@ def seller_invoice_submit(
             )
         invoice = SellerInvoice.objects.create(
             statement=statement,
-            number=number[:32],
+            number=number,
             issued_on=issued_on,
             amount=amount,
             tax_rate=tax_rate,

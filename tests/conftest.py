@@ -71,18 +71,29 @@ def plan(published_product):
     return published_product.plans.get()
 
 
-@pytest.fixture
-def private_media(monkeypatch, tmp_path):
-    """Uploaded documents go to a temporary folder, not the project's media directory.
+@pytest.fixture(autouse=True)
+def private_media(monkeypatch, tmp_path, settings):
+    """Private files (onboarding documents, sellers' invoices, exports) go to the test's temporary
+    folder, never to the project's media directory.
 
-    A FileField resolves its callable storage when the model class is built, so the field's
-    storage is swapped here rather than the STORAGES setting.
+    A FileField resolves its callable storage when the model class is built, so every field on the
+    private storage is swapped here as well as the STORAGES setting.
     """
+    from django.apps import apps
     from django.core.files.storage import FileSystemStorage
-
-    from marketplace.accounts.models import SellerApplicationDocument
+    from django.db.models import FileField
 
     location = tmp_path / "private"
-    field = SellerApplicationDocument._meta.get_field("file")
-    monkeypatch.setattr(field, "storage", FileSystemStorage(location=str(location), base_url=None))
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "private": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(location), "base_url": None},
+        },
+    }
+    storage = FileSystemStorage(location=str(location), base_url=None)
+    for model in apps.get_models():
+        for field in model._meta.fields:
+            if isinstance(field, FileField) and str(field.storage.location) == str(settings.PRIVATE_STORAGE_ROOT):
+                monkeypatch.setattr(field, "storage", storage)
     return location

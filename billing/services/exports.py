@@ -21,6 +21,7 @@ from marketplace.core.errors import Conflict, NotAllowed, NotFound, ValidationFa
 from marketplace.core.uploads import private_storage
 
 from ..models import BillingSettings, ExportJob, Statement
+from ..selectors import visible_to_seller
 
 BATCH = 50_000
 
@@ -122,9 +123,7 @@ def export_request(*, actor: User, statement_id, fmt: str, now: datetime | None 
         raise NotFound(_("No such statement."))
     if membership.role not in ("admin", "finance"):
         raise NotAllowed(_("Only the seller's administrators and finance staff can export bills."))
-    statement = Statement.objects.filter(
-        pk=as_id(statement_id, _("No such statement.")), seller_id=membership.seller_id
-    ).first()
+    statement = visible_to_seller(membership.seller_id).filter(pk=as_id(statement_id, _("No such statement."))).first()
     if statement is None:
         raise NotFound(_("No such statement."))
     if ExportJob.objects.filter(
@@ -231,7 +230,7 @@ def _write_csv(path: str, params: dict, job: ExportJob, statement: Statement) ->
 
 
 def _copy_csv(out: io.TextIOBase, params: dict, job: ExportJob) -> int:
-    """Stream batches with COPY; the last id of each batch is the first field of its last line."""
+    """Stream batches with COPY; each batch starts after the entry id of the previous one's last row."""
     sql = rows_sql()
     after, written = 0, 0
     with connection.cursor() as cursor:
@@ -249,10 +248,18 @@ def _copy_csv(out: io.TextIOBase, params: dict, job: ExportJob) -> int:
             count = text.count("\n") - _quoted_newlines(text)
             written += count
             _progress(job, written)
-            last_line = text.rstrip("\n").rsplit("\n", 1)[-1]
-            after = int(last_line.split(",", 1)[0])
             if count < BATCH:
                 return written
+            after = _last_id(text)
+
+
+def _last_id(text: str) -> int:
+    """The entry id of a batch's last row: the first field of the last line that starts a row (a
+    newline inside a quoted field, a reason typed on several lines, does not start one)."""
+    start = text.rfind("\n", 0, len(text) - 1)  # the batch ends with its last row's newline
+    while start != -1 and text.count('"', 0, start) % 2:
+        start = text.rfind("\n", 0, start)
+    return int(text[start + 1 :].split(",", 1)[0])
 
 
 def _quoted_newlines(text: str) -> int:

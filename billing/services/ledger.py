@@ -181,6 +181,12 @@ def ledger_post_refund(*, refund, now: datetime | None = None) -> LedgerEntry | 
     period = period_of(now)
     if original.period < period and _is_open(original.period):
         period = original.period
+    # The line's fee after the refund is the fee of what is left of it, rounded once: refunds in
+    # pieces then take back exactly the fee that was charged, and a full refund nets to zero.
+    posted = LedgerEntry.objects.filter(
+        order_line_id=refund.order_line_id, kind__in=[LedgerEntry.Kind.ORDER, LedgerEntry.Kind.REFUND]
+    ).aggregate(gross=Sum("gross"), fee=Sum("fee"))
+    fee = quantize((posted["gross"] - refund.amount) * original.fee_rate) - posted["fee"]
     return _post(
         seller_id=original.seller_id,
         trade_mode=original.trade_mode,
@@ -190,7 +196,10 @@ def ledger_post_refund(*, refund, now: datetime | None = None) -> LedgerEntry | 
         occurred_at=refund.refunded_at,
         posted_at=now,
         source=f"refund:{refund.pk}",
-        **_amounts(-refund.amount, original.fee_rate),
+        gross=-refund.amount,
+        fee_rate=original.fee_rate,
+        fee=fee,
+        net=-refund.amount - fee,
     )
 
 

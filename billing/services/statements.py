@@ -14,7 +14,7 @@ from marketplace.accounts.models import User
 from marketplace.core import calendar
 from marketplace.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed, require_perm
 from marketplace.core.services import notify
-from marketplace.core.state import lock, move, record
+from marketplace.core.state import check_transition, lock, move, record
 
 from ..models import BillingSettings, Countersignature, Dispute, LedgerEntry, SettlementPeriod, Statement
 from .ledger import ledger_adjust, period_of
@@ -137,7 +137,8 @@ def generation_date(year: int, month: int, *, day: int | None = None) -> date:
 
 
 def statements_generate_due(*, now: datetime | None = None) -> dict | None:
-    """The scheduled job: on (or after) this month's generation date, settle last month once."""
+    """The scheduled job: on (or after) this month's generation date, settle last month once, after
+    any earlier month a missed run left open. Returns last month's result."""
     now = now or timezone.now()
     today = calendar.today(now)
     if today < generation_date(today.year, today.month):
@@ -145,6 +146,16 @@ def statements_generate_due(*, now: datetime | None = None) -> dict | None:
     previous = (today.replace(day=1) - relativedelta(months=1)).replace(day=1)
     if SettlementPeriod.objects.filter(period=previous, closed_at__isnull=False).exists():
         return None
+    closed = SettlementPeriod.objects.filter(closed_at__isnull=False).values("period")
+    behind = (
+        LedgerEntry.objects.filter(period__lt=previous)
+        .exclude(period__in=closed)
+        .order_by()
+        .values_list("period", flat=True)
+        .distinct()
+    )
+    for period in sorted(behind):
+        statements_generate(period=period, now=now)
     return statements_generate(period=previous, now=now)
 
 
@@ -207,6 +218,14 @@ def statement_confirm(*, actor: User, statement_id, now: datetime | None = None)
     with transaction.atomic():
         statement = _locked(statement_id)
         _seller_of(actor, statement)
+        # The table also lets operations send a statement straight to countersign: a seller may only
+        # confirm one that waits for it, never skip the review of one not sent yet.
+        check_transition(
+            {Statement.Status.AWAITING_CONFIRMATION: {Statement.Status.COUNTERSIGNING}},
+            statement.status,
+            Statement.Status.COUNTERSIGNING,
+            choices=Statement.Status,
+        )
         if statement.disputes.filter(status=Dispute.Status.OPEN).exists():
             raise Conflict(_("Wait for the answer to your dispute before confirming."))
         statement.confirmed_at = now

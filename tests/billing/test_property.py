@@ -150,7 +150,8 @@ def check(events, tier_table):
         carried = sum((c.net_payable for c in s.carried_from.all()), Decimal("0"))
         assert s.carried_in == carried
         assert s.net_payable == s.net + s.extra_share + s.carried_in
-        expected_rate = max((share for threshold, share in tier_table if threshold <= s.gross), default=Decimal("0"))
+        reached = [(threshold, share) for threshold, share in tier_table if threshold <= s.gross]
+        expected_rate = max(reached)[1] if reached else Decimal("0")  # the highest threshold reached
         if s.trade_mode != "general" or not tier_table:
             expected_rate = Decimal("0")
         assert s.extra_share_rate == expected_rate
