@@ -99,17 +99,7 @@ class OverdueFilter(admin.SimpleListFilter):
 class StatementAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Statement review: send (in bulk), countersign, payout, adjustments into the next cycle."""
 
-    list_display = [
-        "period_label",
-        "seller",
-        "trade_mode",
-        "line_count",
-        "gross",
-        "fee",
-        "net_payable",
-        "status",
-        "sla",
-    ]
+    list_display = ["period_label", "seller", "trade_mode", "gross", "net_payable", "status", "sla"]
     list_filter = ["status", OverdueFilter, "trade_mode", "period"]
     search_fields = ["seller__name"]
     list_select_related = ["seller"]
