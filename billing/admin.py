@@ -109,7 +109,7 @@ class StatementAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     actions = [
         service_action(
             lambda actor, s: services.statement_send(actor=actor, statement_id=s.pk),
-            _("Send to the sellers (reviewed)"),
+            _("Reviewed: send to the sellers"),
             permission="send",
             name="send",
         ),
@@ -164,18 +164,16 @@ class StatementAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description=_("deadline"))
     def sla(self, obj):
+        late = '<strong style="color:#ba2121;white-space:nowrap">{}</strong>'
+        due = '<span style="white-space:nowrap">{}</span>'
         if obj.review_overdue():
-            return format_html(
-                '<strong style="color:#ba2121">{} {}</strong>', _("review overdue since"), obj.review_due
-            )
+            return format_html(late, _("review overdue since %(date)s") % {"date": obj.review_due.strftime("%m-%d")})
         if obj.status == Statement.Status.GENERATED:
-            return format_html("{} {}", _("review by"), obj.review_due)
+            return format_html(due, _("review by %(date)s") % {"date": obj.review_due.strftime("%m-%d")})
         if obj.invoice_overdue():
-            return format_html(
-                '<strong style="color:#ba2121">{} {}</strong>', _("invoice overdue since"), obj.invoice_due
-            )
+            return format_html(late, _("invoice overdue since %(date)s") % {"date": obj.invoice_due.strftime("%m-%d")})
         if obj.status == Statement.Status.AWAITING_INVOICE:
-            return format_html("{} {}", _("invoice by"), obj.invoice_due)
+            return format_html(due, _("invoice by %(date)s") % {"date": obj.invoice_due.strftime("%m-%d")})
         return "—"
 
     @admin.display(description=_("lines"))

@@ -19,6 +19,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from marketplace.accounts.models import Seller
 from marketplace.catalog.models import JOINT_FLOW_MODES, TradeMode
@@ -78,7 +79,7 @@ class FeeTier(models.Model):
     ``effective_from`` on or before a month's first day apply to that month."""
 
     effective_from = models.DateField(_("effective from"))
-    threshold = MoneyField(_("monthly paid amount from"))
+    threshold = MoneyField(_("from a monthly paid amount of"))
     extra_share = models.DecimalField(_("extra share"), help_text=_("e.g. 0.0200 for 2%"), **RATE)
 
     class Meta:
@@ -99,7 +100,7 @@ class SettlementPeriod(models.Model):
     """A calendar month (Beijing). Closed when its statements are generated."""
 
     period = models.DateField(_("month"), unique=True, help_text=_("First day of the month."))
-    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    closed_at = models.DateTimeField(pgettext_lazy("settlement period", "closed"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("settlement period")
@@ -182,8 +183,8 @@ class Statement(models.Model):
         AWAITING_CONFIRMATION = "awaiting_confirmation", _("Awaiting seller confirmation")
         COUNTERSIGNING = "countersigning", _("Countersigning")
         AWAITING_INVOICE = "awaiting_invoice", _("Awaiting invoice")
-        PAYABLE = "payable", _("Awaiting payment")
-        PAID = "paid", _("Paid")
+        PAYABLE = "payable", pgettext_lazy("statement", "Awaiting payment")
+        PAID = "paid", pgettext_lazy("statement", "Paid")
 
     TRANSITIONS = {
         Status.GENERATED: {Status.AWAITING_CONFIRMATION, Status.COUNTERSIGNING},
@@ -332,7 +333,7 @@ class UsageRecord(models.Model):
     """Pay-per-use consumption reported for a purchased service; settled when consumed."""
 
     subscription = models.ForeignKey(Subscription, on_delete=models.PROTECT, related_name="usage")
-    quantity = models.DecimalField(_("quantity"), max_digits=18, decimal_places=4)
+    quantity = models.DecimalField(pgettext_lazy("usage", "quantity"), max_digits=18, decimal_places=4)
     unit_price = MoneyField(_("unit price"))
     amount = MoneyField(_("amount"))
     consumed_at = models.DateTimeField(_("consumed"))
@@ -361,7 +362,7 @@ class ExportJob(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending", _("Queued")
         RUNNING = "running", _("In progress")
-        DONE = "done", _("Ready")
+        DONE = "done", pgettext_lazy("export", "Ready")
         FAILED = "failed", _("Failed")
         EXPIRED = "expired", _("Expired")
 

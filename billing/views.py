@@ -16,7 +16,7 @@ from marketplace.portal.access import seller_required
 
 from . import selectors, services
 from .forms import DisputeForm, ExportForm, LineSearchForm, SellerInvoiceForm, StatementFilterForm
-from .models import Statement
+from .models import BillingSettings, Statement
 from .pdf import statement_pdf
 from .services.exports import export_file_for, export_request
 
@@ -38,6 +38,7 @@ def bill_management(request):
             "tabs": selectors.trade_mode_tabs(seller_id=request.seller.pk, active=mode),
             "page": paginate(request, statements),
             "qs": querystring_without_page(request),
+            "rules": BillingSettings.current(),
         },
     )
 
@@ -123,7 +124,7 @@ def statement_action(request, pk, action):
 @seller_required("settlement.view")
 def exports(request):
     page = paginate(request, selectors.seller_exports(seller_id=request.seller.pk))
-    return render(request, "billing/exports.html", {"page": page})
+    return render(request, "billing/exports.html", {"page": page, "rules": BillingSettings.current()})
 
 
 @seller_required("settlement.view")

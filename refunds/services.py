@@ -34,7 +34,7 @@ def refund_record(*, line_id, amount, reason: str, actor: User | None = None, no
     with transaction.atomic():
         line = lock(OrderLine.objects.select_related("order"), line_id, _("No such order line."))
         if line.order.status not in (Order.Status.PAID, Order.Status.FAILED):
-            raise Conflict(_("Only a paid order can be refunded."))
+            raise Conflict(_("This order cannot be refunded in its current state."))
         already = line.refunds.aggregate(total=Sum("amount"))["total"] or ZERO
         if amount > line.amount - already:
             raise Conflict(_("At most CNY %(left)s of this line is left to refund.") % {"left": line.amount - already})

@@ -21,7 +21,7 @@ class EventBase(models.Model):
     from_status = models.CharField(pgettext_lazy("status change", "from"), max_length=32, blank=True)
     to_status = models.CharField(pgettext_lazy("status change", "to"), max_length=32, blank=True)
     # What the system says, as a message id translated when shown (in the reader's language) ...
-    note = models.CharField(_("note"), max_length=200, blank=True)
+    note = models.CharField(pgettext_lazy("event", "note"), max_length=200, blank=True)
     params = models.JSONField(_("note parameters"), default=dict, blank=True)
     # ... and what a person typed (a reason, an answer), shown as typed.
     message = models.TextField(_("message"), blank=True)

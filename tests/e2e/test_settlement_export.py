@@ -4,9 +4,18 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from billing.services import period_of, statements_generate
+from billing.models import Statement
+from billing.services import period_of, statement_send, statements_generate
 from marketplace.orders import services as orders
-from tests.factories import PASSWORD, BuyerFactory, PlanFactory, ProductFactory, SellerFactory, seller_member
+from tests.factories import (
+    PASSWORD,
+    BuyerFactory,
+    PlanFactory,
+    ProductFactory,
+    SellerFactory,
+    UserFactory,
+    seller_member,
+)
 
 from .conftest import login
 
@@ -22,6 +31,9 @@ def test_a_finance_user_exports_a_statement_and_downloads_it(page, private_media
     order = orders.order_create(actor=buyer, plan_id=plan.pk, now=last_month)
     orders.order_pay(actor=buyer, order_id=order.pk, method="online", now=last_month)
     statements_generate(period=period_of(last_month))
+    ops = UserFactory(is_staff=True, is_superuser=True)
+    for statement in Statement.objects.filter(seller=seller):
+        statement_send(actor=ops, statement_id=statement.pk)  # sellers see statements once sent
 
     login(page, finance.email, PASSWORD)
     page.goto("/seller/settlement/?mode=general")
