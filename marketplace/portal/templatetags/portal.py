@@ -38,10 +38,23 @@ def icon(name: str, size: int = 18):
 
 # Which colour each status wears, whatever the model.
 TONES = {
-    "ok": {"published", "paid", "active", "approved", "succeeded", "completed", "sent"},
-    "warn": {"pending_review", "pending_payment", "submitted", "in_progress", "pending"},
+    "ok": {"published", "paid", "active", "approved", "succeeded", "completed", "sent", "done"},
+    "warn": {
+        "pending_review",
+        "pending_payment",
+        "submitted",
+        "in_progress",
+        "pending",
+        "generated",
+        "awaiting_confirmation",
+        "countersigning",
+        "awaiting_invoice",
+        "payable",
+        "running",
+        "open",
+    },
     "danger": {"rejected", "failed", "cancelled", "closed", "suspended"},
-    "info": {"draft", "refunded", "expired"},
+    "info": {"draft", "refunded", "expired", "carried_over", "answered", "verified"},
     "": {"delisted", "released", "not_required"},
 }
 TONE_OF = {status: tone for tone, statuses in TONES.items() for status in statuses}
