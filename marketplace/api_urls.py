@@ -7,4 +7,5 @@ urlpatterns = [
     path("", include("marketplace.catalog.api.urls")),
     path("", include("marketplace.orders.api.urls")),
     path("", include("billing.api.urls")),
+    path("", include("marketplace.provisioning.api.urls")),
 ]

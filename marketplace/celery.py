@@ -21,6 +21,9 @@ BEAT_SCHEDULE = {
     "deliver-pending-emails": ("marketplace.core.tasks.deliver_pending_emails", crontab(minute="*")),
     "close-unpaid-orders": ("marketplace.orders.tasks.close_unpaid_orders", crontab(minute="*/10")),
     "expire-subscriptions": ("marketplace.orders.tasks.expire_subscriptions", crontab(minute=5)),
+    # Produce, sync and deployment calls to sellers' servers.
+    "deliver-produce-messages": ("marketplace.provisioning.tasks.deliver_due_messages", crontab(minute="*")),
+    "release-expired-instances": ("marketplace.provisioning.tasks.release_expired_instances", crontab(minute=20)),
     # Settlement: renewals taking effect, statements on the generation day (00:00 Beijing, checked
     # hourly so a missed run catches up), invoice reminders, expired exports.
     "settle-due-lines": ("billing.tasks.settle_due_lines", crontab(minute="*/10")),

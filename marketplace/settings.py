@@ -157,6 +157,9 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Cloud Marketplace <no-re
 # Secrets at rest (access keys, app credentials) are encrypted with Fernet keys from here.
 # Several keys, comma-separated, newest first: decryption tries each, encryption uses the first.
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
+# License files are signed with this Ed25519 key (base64 of its 32-byte seed); development derives
+# one from SECRET_KEY.
+LICENSE_SIGNING_KEY = env("LICENSE_SIGNING_KEY", default="")
 
 # Celery: a real broker when REDIS_URL is set, otherwise tasks run in-process.
 CELERY_BROKER_URL = REDIS_URL or "memory://localhost//"
@@ -226,6 +229,23 @@ MARKETPLACE = {
     # The sandbox payment gateway fails every charge when this is on (for demos and tests).
     "SANDBOX_GATEWAY_FAIL_ALL": env.bool("SANDBOX_GATEWAY_FAIL_ALL", default=False),
     "DEMO_PASSWORD": "demo-pass-2026",
+    # Produce and sync calls to sellers' servers (specs/isv-interface.md).
+    "PROVISIONING": {
+        "CONNECT_TIMEOUT": env.float("PRODUCE_CONNECT_TIMEOUT", default=3.0),
+        "TOTAL_TIMEOUT": env.float("PRODUCE_TOTAL_TIMEOUT", default=10.0),
+        # newInstance: attempts at these offsets (seconds) from the first; after the last failure the
+        # order fails and is refunded.
+        "NEW_INSTANCE_SCHEDULE": [0, 3600, 7200, 10800],
+        # Other calls: every RETRY_EVERY seconds for RETRY_FOR seconds, then parked for operations.
+        "RETRY_EVERY": 600,
+        "RETRY_FOR": 3600,
+        # newInstance answered "still processing" (000004): poll queryInstance this often, this long.
+        "POLL_EVERY": 60,
+        "POLL_FOR": 600,
+        "LEASE_SECONDS": 60,
+        "RELEASE_AFTER_EXPIRY_DAYS": 7,
+        "DELIST_AFTER_FAILED_ORDERS": 5,
+    },
 }
 
 LOGGING = {

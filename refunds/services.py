@@ -15,6 +15,7 @@ from marketplace.core.errors import Conflict, ValidationFailed
 from marketplace.core.money import ZERO, quantize
 from marketplace.core.state import lock, move, record
 from marketplace.orders.models import Order, OrderLine
+from marketplace.provisioning.services import provisioning_on_refunded
 
 from .models import Refund
 
@@ -53,6 +54,7 @@ def refund_record(*, line_id, amount, reason: str, actor: User | None = None, no
                 message=refund.reason,
                 at=now,
             )
+            provisioning_on_refunded(order=order, now=now)  # a SaaS instance is released
         else:
             record(
                 order,

@@ -3,8 +3,8 @@
 An order line is posted once, when it becomes settleable:
 - License, manual service and supervised SaaS lines when supervision completes (accepted or closed);
 - renewals when they take effect (their validity starts);
-- every other paid line (periodic, one-time, API) when provisioned — payment, until SaaS delivery
-  provisions instances;
+- every other paid line (periodic, one-time, API) when provisioned: at payment, or for SaaS sold
+  through a produce interface when the seller's server made the instance;
 - and lines paid on a credit line only once the buyer repaid.
 Pay-per-use is posted per consumption, refunds as negative entries when paid, corrections as
 adjustments. Each entry is keyed by its cause (``source``), so posting twice posts once.
@@ -102,7 +102,7 @@ def settle_point(line: OrderLine, *, now: datetime) -> datetime | None:
     elif order.order_type == OrderType.RENEW:
         point = line.validity_start
     else:
-        point = order.paid_at  # provisioned at payment until SaaS delivery provisions instances
+        point = line.provisioned_at  # SaaS with a produce interface: when the instance was made
     if point is None or point > now:
         return None
     if order.payment_method == PaymentMethod.CREDIT_LINE:
@@ -153,6 +153,11 @@ def unsettled_lines(*, now: datetime):
         .exclude(charging_mode=Plan.ChargingMode.ON_DEMAND)
         .exclude(supervision=OrderLine.Supervision.IN_PROGRESS)
         .exclude(Q(order__order_type=OrderType.RENEW) & Q(validity_start__gt=now))
+        .exclude(  # waiting for its instance: posted when the seller's server made it
+            ~Q(order__order_type=OrderType.RENEW)
+            & Q(supervision=OrderLine.Supervision.NOT_REQUIRED)
+            & Q(provisioned_at__isnull=True)
+        )
         .exclude(Exists(posted))
         .exclude(Exists(unrepaid))
         .values_list("pk", flat=True)

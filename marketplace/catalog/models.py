@@ -97,6 +97,14 @@ class Product(models.Model):
     rejection_reason = models.TextField(_("rejection reason"), blank=True)
     delist_reason = models.TextField(_("delisting reason"), blank=True)
     delisted_by_platform = models.BooleanField(_("delisted by the platform"), default=False)
+    deploy_parameters = models.JSONField(
+        _("deployment parameters"),
+        default=list,
+        blank=True,
+        help_text=_(
+            'License auto-deployment: what the buyer fills in, e.g. [{"name": "host", "label": "Server address"}].'
+        ),
+    )
     credit_coupon_enabled = models.BooleanField(_("credit cash-coupon payment"), default=False)
     credit_line_enabled = models.BooleanField(_("credit-line payment"), default=False)
     ops_fee_rate = models.DecimalField(

@@ -219,6 +219,11 @@ def publish_prerequisites(product: Product) -> list[str]:
         problems.append(_("Give the product a name in Chinese and in English."))
     if not (product.description_zh.strip() or product.description_en.strip()):
         problems.append(_("Describe the product."))
+    if product.trade_mode == TradeMode.JOINT and product.delivery_kind == DeliveryKind.SAAS:
+        from marketplace.provisioning.debugging import conformance_passed
+
+        if not conformance_passed(product.seller_id):
+            problems.append(_("Pass the conformance run of your produce interface (App tools > Interface debugging)."))
     return problems
 
 
@@ -320,6 +325,15 @@ def _delist(product: Product, *, actor: User | None, reason: str, by_platform: b
     if by_platform:
         _tell_seller(product, gettext_lazy("Your product was delisted"), "notifications/product_delisted.txt")
     return product
+
+
+def product_auto_delist(*, product_id: int, reason: str) -> Product | None:
+    """The platform takes a product off sale by rule (too many failed orders); operations relist."""
+    with transaction.atomic():
+        product = Product.objects.select_for_update().select_related("seller").filter(pk=product_id).first()
+        if product is None or product.status != Product.Status.PUBLISHED:
+            return product
+        return _delist(product, actor=None, reason=reason, by_platform=True)
 
 
 def _relist(product: Product, *, actor: User) -> Product:

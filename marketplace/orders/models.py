@@ -155,6 +155,9 @@ class OrderLine(models.Model):
         _("supervision"), max_length=16, choices=Supervision.choices, default=Supervision.NOT_REQUIRED
     )
     supervision_completed_at = models.DateTimeField(_("supervision completed"), null=True, blank=True)
+    provisioned_at = models.DateTimeField(
+        _("provisioned"), null=True, blank=True, help_text=_("When the buyer got the service (for SaaS: the instance).")
+    )
 
     class Meta:
         verbose_name = _("order line")

@@ -30,6 +30,7 @@ from marketplace.core.errors import (
 from marketplace.core.money import ZERO, quantize
 from marketplace.core.services import notify
 from marketplace.core.state import check_transition, lock, move, record
+from marketplace.provisioning.services import provisioning_on_expired, provisioning_on_paid
 
 from .gateway import gateway
 from .models import (
@@ -391,6 +392,7 @@ def _fulfil_line(order: Order, line: OrderLine, *, now) -> None:
     """Give the buyer what the line bought: validity, the purchased service, supervision."""
     plan, product = line.plan, line.product
     sub = line.subscription
+    was_expired = sub is not None and sub.status == Subscription.Status.EXPIRED
 
     def term_end(start):
         if line.charging_mode == Plan.ChargingMode.PERIOD:
@@ -433,7 +435,19 @@ def _fulfil_line(order: Order, line: OrderLine, *, now) -> None:
     line.payment_method = order.payment_method
     supervised = product.is_supervised and order.order_type != OrderType.TRIAL and line.amount > ZERO
     line.supervision = OrderLine.Supervision.IN_PROGRESS if supervised else OrderLine.Supervision.NOT_REQUIRED
-    line.save(update_fields=["subscription", "validity_start", "validity_end", "payment_method", "supervision"])
+    # SaaS sold through a produce interface is provisioned when the seller's server made the instance.
+    waits = provisioning_on_paid(line=line, order=order, was_expired=was_expired, now=now)
+    line.provisioned_at = None if waits else now
+    line.save(
+        update_fields=[
+            "subscription",
+            "validity_start",
+            "validity_end",
+            "payment_method",
+            "supervision",
+            "provisioned_at",
+        ]
+    )
 
 
 def _seller_admins(seller_id: int) -> list[User]:
@@ -507,11 +521,20 @@ def orders_close_unpaid(*, now=None) -> int:
 
 
 def subscriptions_expire(*, now=None) -> int:
-    """Mark services past their validity as expired. Idempotent."""
+    """Mark services past their validity as expired and freeze their instances. Idempotent."""
     now = now or timezone.now()
-    return Subscription.objects.filter(status=Subscription.Status.ACTIVE, expires_at__lte=now).update(
-        status=Subscription.Status.EXPIRED
-    )
+    expired = 0
+    for pk in list(
+        Subscription.objects.filter(status=Subscription.Status.ACTIVE, expires_at__lte=now).values_list("pk", flat=True)
+    ):
+        with transaction.atomic():
+            updated = Subscription.objects.filter(pk=pk, status=Subscription.Status.ACTIVE).update(
+                status=Subscription.Status.EXPIRED
+            )
+            if updated:
+                provisioning_on_expired(subscription_id=pk, now=now)
+                expired += updated
+    return expired
 
 
 # --- supervision ---------------------------------------------------------------------------

@@ -1,4 +1,5 @@
 from django.contrib import messages
+from django.db.models import Prefetch
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -9,10 +10,11 @@ from marketplace.catalog.models import Plan, Product
 from marketplace.core.errors import ServiceError
 from marketplace.core.views import form_error, message_error, paginate, querystring_without_page
 from marketplace.portal.access import buyer_required, seller_required
+from marketplace.provisioning.models import Instance
 
 from . import selectors, services
 from .forms import CheckoutForm, OrderFilterForm, SellerOrderFilterForm, SubscriptionFilterForm
-from .models import Order, OrderType, PaymentMethod, Subscription
+from .models import Order, OrderLine, OrderType, PaymentMethod, Subscription
 
 # --- buyer center ----------------------------------------------------------------------------
 
@@ -173,7 +175,11 @@ def buyer_accept_delivery(request, pk, line_id):
 def buyer_services(request):
     form = SubscriptionFilterForm(request.GET or None)
     status = form.cleaned_data.get("status", "") if form.is_valid() else ""
-    page = paginate(request, selectors.buyer_subscriptions(user=request.user, status=status))
+    services = selectors.buyer_subscriptions(user=request.user, status=status).prefetch_related(
+        Prefetch("instances", queryset=Instance.objects.exclude(status=Instance.Status.RELEASED), to_attr="live"),
+        Prefetch("lines", queryset=OrderLine.objects.order_by("id"), to_attr="ordered_lines"),
+    )
+    page = paginate(request, services)
     # Upgrade targets: other periodic plans of the same product with the same period, priced higher.
     product_ids = {s.product_id for s in page}
     plans = Plan.objects.filter(product_id__in=product_ids, is_active=True).order_by("price")

@@ -35,5 +35,6 @@ buyer_urlpatterns = [
     path("invoices/", views.buyer_invoices, name="invoices"),
     path("tickets/", views.buyer_tickets, name="tickets"),
     *order_urls.buyer_urlpatterns,
+    *provisioning_urls.buyer_urlpatterns,
     *accounts_urls.buyer_urlpatterns,
 ]

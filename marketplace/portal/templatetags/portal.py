@@ -132,3 +132,34 @@ def review_queues():
             "overdue": 0,
         },
     ]
+
+
+@register.filter
+def translated(message_id):
+    """Translate a message id stored in data (marked with gettext_noop where it was written)."""
+    from django.utils.translation import gettext
+
+    return gettext(message_id) if message_id else ""
+
+
+@register.filter
+def dictget(mapping, key):
+    return (mapping or {}).get(key)
+
+
+@register.filter
+def split(value, sep=" "):
+    return str(value).split(sep)
+
+
+@register.filter
+def pretty_json(value):
+    """JSON (a dict, or text holding JSON) indented for reading; other text as it is."""
+    import json
+
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return value
+    return json.dumps(value, ensure_ascii=False, indent=2)
