@@ -15,10 +15,8 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $@
 
-## run: install, migrate, seed the demo data and serve on 127.0.0.1:8000
+## run: install, migrate, seed the demo data and serve on 127.0.0.1:8000 (with the sample ISV on :8765)
 run: venv
-	$(PY) manage.py migrate --noinput
-	$(PY) manage.py seed_demo
 	@bash tools/run.sh $(HOST) $(PORT)
 
 ## test: the whole suite (Postgres when it answers, else SQLite), browser tests included

@@ -9,6 +9,7 @@ import random
 from datetime import date, timedelta
 from decimal import Decimal
 
+from cryptography.hazmat.primitives import serialization
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
@@ -38,6 +39,7 @@ from marketplace.provisioning.services import access_key_issue
 
 DEMO_PRODUCE_URL = "http://127.0.0.1:8765/produce"
 DEMO_SYNC_BASE_URL = "http://127.0.0.1:8765"
+DEMO_DEPLOY_URL = "http://127.0.0.1:8765/deploy"
 DEMO_PRODUCE_KEY = "demo-produce-access-key-2026"
 
 CATEGORIES = [
@@ -97,7 +99,15 @@ PRODUCTS = [
         "On-premises secrets management, perpetual licence.",
         [("vault-perp", "永久授权", "Perpetual licence", "ONE_TIME", "", "4800.00", 0)],
         Product.Status.PUBLISHED,
-        {"auto_deploy": True, "ops_fee_rate": "0.1500"},
+        {
+            "auto_deploy": True,
+            "ops_fee_rate": "0.1500",
+            "deploy_parameters": [
+                {"name": "host", "label": "服务器地址 Server address"},
+                {"name": "admin_email", "label": "管理员邮箱 Administrator e-mail"},
+                {"name": "note", "label": "备注 Note", "required": False},
+            ],
+        },
     ),
     (
         "migrate",
@@ -301,13 +311,6 @@ class Command(BaseCommand):
             ],
         )
         other = self.seller(2, "北辰安全科技有限公司", "other-seller@example.com", "陈总")
-        _integration, _ = SellerIntegration.objects.get_or_create(
-            seller=demo, defaults={"produce_url": DEMO_PRODUCE_URL, "sync_base_url": DEMO_SYNC_BASE_URL}
-        )
-        if not AccessKey.objects.filter(
-            seller=demo, purpose=AccessKey.Purpose.PRODUCE, revoked_at__isnull=True
-        ).exists():
-            access_key_issue(seller=demo, purpose=AccessKey.Purpose.PRODUCE, secret=DEMO_PRODUCE_KEY)
 
         products = self.products(demo, PRODUCTS)
         products.update(self.products(other, OTHER_SELLER_PRODUCTS))
@@ -320,6 +323,51 @@ class Command(BaseCommand):
         extra_buyers = [self.buyer_individual(f"customer{i}@example.com", f"客户{i}") for i in range(1, 6)]
         self.history(products, [buyer, enterprise, *extra_buyers])
         self.settlement()
+        # The seller's server (the sample ISV, started by `make run`) takes over from here: the past
+        # was delivered by hand, today's SaaS orders get their instances through produce calls.
+        self.integration(demo)
+        self.live_services(products, buyer, enterprise)
+
+    def integration(self, seller):
+        from marketplace.provisioning.sample_isv import load_or_create_private_key
+
+        key_file = settings.BASE_DIR / "var" / "sample-isv-key.pem"
+        key_file.parent.mkdir(parents=True, exist_ok=True)
+        public_pem = (
+            load_or_create_private_key(str(key_file))
+            .public_key()
+            .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+            .decode()
+        )
+        SellerIntegration.objects.get_or_create(
+            seller=seller,
+            defaults={
+                "produce_url": DEMO_PRODUCE_URL,
+                "sync_base_url": DEMO_SYNC_BASE_URL,
+                "deploy_url": DEMO_DEPLOY_URL,
+                "rsa_public_key": public_pem,
+            },
+        )
+        if not AccessKey.objects.filter(
+            seller=seller, purpose=AccessKey.Purpose.PRODUCE, revoked_at__isnull=True
+        ).exists():
+            access_key_issue(seller=seller, purpose=AccessKey.Purpose.PRODUCE, secret=DEMO_PRODUCE_KEY)
+
+    def live_services(self, products, buyer, tenant):
+        """A trial in progress for the demo buyer, and the tenant's active Demo CRM (with its
+        instance, for the workbench and single sign-on)."""
+        crm = products["crm"]
+        buyer_user = User.objects.get(email="buyer@example.com")
+        if not Subscription.objects.filter(buyer=buyer, product=crm, is_trial=True).exists():
+            order_services.order_create(
+                actor=buyer_user, plan_id=crm.plans.get(sku_code="crm-std-m").pk, order_type=OrderType.TRIAL
+            )
+        if not Subscription.objects.filter(
+            buyer=tenant, product=crm, status=Subscription.Status.ACTIVE, is_trial=False
+        ).exists():
+            admin = User.objects.get(email="tenant-admin@example.com")
+            order = order_services.order_create(actor=admin, plan_id=crm.plans.get(sku_code="crm-std-y").pk)
+            order_services.order_pay(actor=admin, order_id=order.pk, method=PaymentMethod.ONLINE)
 
     def enterprise(self) -> Buyer:
         admin = self.user("tenant-admin@example.com", "企业管理员 周")
@@ -363,6 +411,7 @@ class Command(BaseCommand):
                     description_en=f"{sen}\n\n· 24×7 technical support\n· Data encrypted at rest\n· Single sign-on",
                     supervised=kind in (DeliveryKind.LICENSE, DeliveryKind.MANUAL) or extra.get("supervised", False),
                     auto_deploy=extra.get("auto_deploy", False),
+                    deploy_parameters=extra.get("deploy_parameters", []),
                     credit_coupon_enabled=extra.get("credit_coupon_enabled", False),
                     credit_line_enabled=extra.get("credit_line_enabled", False),
                     ops_fee_rate=Decimal(extra["ops_fee_rate"]) if "ops_fee_rate" in extra else None,
@@ -438,20 +487,9 @@ class Command(BaseCommand):
                 actor=actor, plan_id=sub.plan_id, order_type=OrderType.RENEW, subscription_id=sub.pk
             )
             order_services.order_pay(actor=actor, order_id=renewal.pk, method=PaymentMethod.ONLINE)
-        # A trial in progress for the demo buyer and one unpaid order to pay in the demo.
-        crm_std = products["crm"].plans.get(sku_code="crm-std-m")
+        # One unpaid order to pay in the demo.
         buyer_user = members[buyers[0].pk][0]
-        if not Subscription.objects.filter(buyer=buyers[0], product=products["crm"], is_trial=True).exists():
-            order_services.order_create(actor=buyer_user, plan_id=crm_std.pk, order_type=OrderType.TRIAL)
         order_services.order_create(actor=buyer_user, plan_id=products["chat"].plans.get(sku_code="chat-y").pk)
-        # The enterprise tenant holds an active Demo CRM service (for the workbench and single sign-on).
-        tenant = buyers[1]
-        if not Subscription.objects.filter(
-            buyer=tenant, product=products["crm"], status=Subscription.Status.ACTIVE, is_trial=False
-        ).exists():
-            admin = User.objects.get(email="tenant-admin@example.com")
-            o = order_services.order_create(actor=admin, plan_id=products["crm"].plans.get(sku_code="crm-std-y").pk)
-            order_services.order_pay(actor=admin, order_id=o.pk, method=PaymentMethod.ONLINE)
 
     # --- settlement: every finished month generated, older ones paid -------------------------------
 
