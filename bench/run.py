@@ -171,9 +171,10 @@ def export_fixture(lines):
            INSERT INTO catalog_category (slug, name_zh, name_en, position) VALUES ('bench', '基准', 'Bench', 0);
            INSERT INTO catalog_product (seller_id, category_id, trade_mode, delivery_kind, supervised, auto_deploy,
                 name_zh, name_en, summary_zh, summary_en, description_zh, description_en, status, rejection_reason,
-                delist_reason, delisted_by_platform, credit_coupon_enabled, credit_line_enabled, created_at, updated_at)
+                delist_reason, delisted_by_platform, credit_coupon_enabled, credit_line_enabled, created_at, updated_at,
+                deploy_parameters)
              SELECT %(s)s, c.id, 'general', 'saas', false, false, '基准产品', 'Bench product', '', '', '', '',
-                    'published', '', '', false, false, false, now(), now() FROM catalog_category c;
+                    'published', '', '', false, false, false, now(), now(), '[]' FROM catalog_category c;
            INSERT INTO catalog_plan (product_id, sku_code, name_zh, name_en, charging_mode, period_type, price,
                 currency, usage_unit, trial_days, is_active, position)
              SELECT id, 'bench', '月', 'Month', 'PERIOD', 'month', 100, 'CNY', '', 0, true, 0 FROM catalog_product;""",
@@ -296,10 +297,131 @@ def bench_export_xlsx(scale):
     }
 
 
+# --- produce delivery ------------------------------------------------------------------------------
+
+ISV_KEY = "bench-produce-access-key"
+
+
+def start_isv_process():
+    """The sample ISV in a process of its own, as a seller's server would be."""
+    import socket
+    import subprocess
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            str(ROOT / "manage.py"),
+            "run_sample_isv",
+            "--port",
+            str(port),
+            "--access-key",
+            ISV_KEY,
+            "--quiet",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    import requests
+
+    for _ in range(100):
+        try:
+            requests.get(f"http://127.0.0.1:{port}/health", timeout=0.5)
+            break
+        except requests.RequestException:
+            time.sleep(0.1)
+    return proc, f"http://127.0.0.1:{port}"
+
+
+def produce_fixture(n):
+    """A seller with a produce interface and ``n`` paid SaaS order lines waiting for their instance."""
+    from marketplace.orders.models import OrderLine
+    from marketplace.provisioning.models import ProduceMessage, SellerIntegration
+    from marketplace.provisioning.services import access_key_issue, new_instance_payload
+
+    statement, _user = export_fixture(n)  # n paid general SaaS order lines of one seller
+    seller_id = statement.seller_id
+    sql("DELETE FROM billing_statement; DELETE FROM billing_settlementperiod")
+    sql("UPDATE orders_orderline SET provisioned_at = NULL")
+    sql(  # each line's purchased service, as a paid NEW order has
+        """INSERT INTO orders_subscription (buyer_id, product_id, plan_id, seller_id, status, is_trial, starts_at,
+               expires_at, created_at)
+           SELECT o.buyer_id, l.product_id, l.plan_id, l.seller_id, 'active', false, o.paid_at,
+                  o.paid_at + interval '30 days', o.paid_at
+           FROM orders_orderline l JOIN orders_order o ON o.id = l.order_id ORDER BY l.id"""
+    )
+    sql(
+        """UPDATE orders_orderline l SET subscription_id = s.id FROM (
+               SELECT id, row_number() OVER (ORDER BY id) AS n FROM orders_subscription) s,
+             (SELECT id, row_number() OVER (ORDER BY id) AS n FROM orders_orderline) ll
+           WHERE ll.id = l.id AND s.n = ll.n"""
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE billing_ledgerentry DISABLE TRIGGER billing_ledger_append_only")
+        cursor.execute("DELETE FROM billing_ledgerentry")
+        cursor.execute("ALTER TABLE billing_ledgerentry ENABLE TRIGGER billing_ledger_append_only")
+    from marketplace.accounts.models import Seller
+
+    access_key_issue(seller=Seller.objects.get(pk=seller_id), purpose="produce", secret=ISV_KEY)
+    lines = list(OrderLine.objects.select_related("order__buyer", "plan").order_by("id"))
+    return seller_id, lines, SellerIntegration, ProduceMessage, new_instance_payload
+
+
+def bench_produce_delivery(scale):
+    from django.test.utils import override_settings
+
+    from marketplace.celery import app as celery_app
+    from marketplace.provisioning import protocol
+    from marketplace.provisioning.services import HTTP, messages_deliver_due
+
+    n = max(50, int(2000 * scale))
+    # Notifications' e-mails are queued for the mail worker, as in production, not sent inline.
+    celery_app.conf.task_always_eager = False
+    proc, base = start_isv_process()
+    try:
+        seller_id, lines, SellerIntegration, ProduceMessage, payload_of = produce_fixture(n)
+        SellerIntegration.objects.update_or_create(seller_id=seller_id, defaults={"produce_url": f"{base}/produce"})
+
+        def limit():  # the issue's floor: a plain loop of the same signed POSTs with the same HTTP client
+            for line in lines:
+                body = protocol.body_bytes({"activity": "newInstance", **payload_of(line), "businessId": "b"})
+                url = protocol.signed_produce_url(f"{base}/produce", ISV_KEY, body)
+                assert HTTP.post(url, data=body, headers={"Content-Type": "application/json"}, timeout=(3, 10)).ok
+
+        def ours():
+            ProduceMessage.objects.bulk_create(
+                [
+                    ProduceMessage(
+                        seller_id=seller_id,
+                        activity="newInstance",
+                        order_line=line,
+                        payload={"activity": "newInstance", **payload_of(line)},
+                    )
+                    for line in lines
+                ]
+            )
+            with override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"):
+                while messages_deliver_due(limit=1000):
+                    pass
+
+        limit_s = timed(limit, repeat=1)
+        start = time.perf_counter()
+        ours()
+        ours_s = time.perf_counter() - start
+        delivered = ProduceMessage.objects.filter(status="succeeded").count()
+        assert delivered == n, delivered
+    finally:
+        proc.terminate()
+    return {"name": "produce_delivery", "n": n, "ours_s": ours_s, "limit_s": limit_s, "ratio": ours_s / limit_s}
+
+
 BENCHMARKS = {
     "statement_generation": bench_statement_generation,
     "export_csv": bench_export_csv,
     "export_xlsx": bench_export_xlsx,
+    "produce_delivery": bench_produce_delivery,
 }
 
 

@@ -243,6 +243,7 @@ MARKETPLACE = {
         "POLL_EVERY": 60,
         "POLL_FOR": 600,
         "LEASE_SECONDS": 60,
+        "DELIVERY_THREADS": env.int("PRODUCE_DELIVERY_THREADS", default=8),
         "RELEASE_AFTER_EXPIRY_DAYS": 7,
         "DELIST_AFTER_FAILED_ORDERS": 5,
     },

@@ -117,29 +117,60 @@ def settle_point(line: OrderLine, *, now: datetime) -> datetime | None:
     return point
 
 
+def _line_entry(line: OrderLine, *, refunded: Decimal, rules: BillingSettings | None, now: datetime) -> dict | None:
+    """The ledger entry a line posts now (its fields, without the month), or None if it posts nothing."""
+    point = settle_point(line, now=now)
+    if point is None:
+        return None
+    gross = line.amount - refunded
+    if gross <= ZERO:
+        return None  # refunded in full before it was settled: nothing to pay the seller
+    return {
+        "seller_id": line.seller_id,
+        "trade_mode": line.trade_mode,
+        "kind": LedgerEntry.Kind.ORDER,
+        "order_line": line,
+        "occurred_at": point,
+        "posted_at": now,
+        "source": f"line:{line.pk}",
+        **_amounts(gross, fee_rate_for(line, rules)),
+    }
+
+
 def ledger_settle_line(*, line_id: int, now: datetime | None = None) -> LedgerEntry | None:
     """Post an order line if it has become settleable and was not posted yet. Idempotent."""
     now = now or timezone.now()
     line = OrderLine.objects.select_related("order", "product").filter(pk=line_id).first()
     if line is None:
         return None
-    point = settle_point(line, now=now)
-    if point is None:
-        return None
-    gross = line.amount - refunded_amount(line)
-    if gross <= ZERO:
-        return None  # refunded in full before it was settled: nothing to pay the seller
-    return _post(
-        seller_id=line.seller_id,
-        trade_mode=line.trade_mode,
-        period=period_of(now),
-        kind=LedgerEntry.Kind.ORDER,
-        order_line=line,
-        occurred_at=point,
-        posted_at=now,
-        source=f"line:{line.pk}",
-        **_amounts(gross, fee_rate_for(line)),
+    fields = _line_entry(line, refunded=refunded_amount(line), rules=None, now=now)
+    return None if fields is None else _post(period=period_of(now), **fields)
+
+
+def ledger_settle_lines(*, line_ids: list[int], now: datetime | None = None) -> None:
+    """``ledger_settle_line`` for many lines at once, in a handful of statements (a batch of
+    instances made). Lines posted before are skipped by the unique source."""
+    from refunds.models import Refund
+
+    now = now or timezone.now()
+    lines = list(OrderLine.objects.select_related("order", "product").filter(pk__in=line_ids).order_by("pk"))
+    refunded = dict(
+        Refund.objects.filter(order_line_id__in=line_ids)
+        .values("order_line_id")
+        .annotate(total=Sum("amount"))
+        .values_list("order_line_id", "total")
     )
+    rules = BillingSettings.current() if any(line.trade_mode not in JOINT_FLOW_MODES for line in lines) else None
+    entries = [
+        LedgerEntry(**fields)
+        for line in lines
+        if (fields := _line_entry(line, refunded=refunded.get(line.pk, ZERO), rules=rules, now=now))
+    ]
+    if entries:
+        period = _first_open(period_of(now))
+        for entry in entries:
+            entry.period = period
+        LedgerEntry.objects.bulk_create(entries, ignore_conflicts=True)
 
 
 def unsettled_lines(*, now: datetime):

@@ -11,13 +11,14 @@ import json
 import secrets
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
 import requests
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
@@ -397,7 +398,9 @@ def _claim(message_id: int, now) -> tuple[ProduceMessage, datetime] | None:
 
 def message_deliver(*, message_id: int, now: datetime | None = None) -> str | None:
     """Deliver one due message (one attempt). Returns the attempt's outcome, or None when the message
-    was not due or another worker has it. Safe to call any number of times."""
+    was not due or another worker has it. Safe to call any number of times. With ``now`` the whole
+    attempt (claim, schedule, effects) happens at that time; without it, at the real time of each step."""
+    clock = now
     now = now or timezone.now()
     claimed = _claim(message_id, now)
     if claimed is None:
@@ -418,13 +421,17 @@ def message_deliver(*, message_id: int, now: datetime | None = None) -> str | No
         )
     else:
         exchange = send(url=url, payload=payload, access_key=key, kind=message.kind)
-    return _record(message.pk, lease, exchange, key=key)
+    return _record(message.pk, lease, exchange, key=key, now=clock)
 
 
-def _record(message_id: int, lease: datetime, exchange: Exchange, *, key: str | None) -> str | None:
-    now = timezone.now()
+def _record(message_id: int, lease: datetime, exchange: Exchange, *, key: str | None, now=None) -> str | None:
+    now = now or timezone.now()  # after the exchange, unless the caller set the clock
     with transaction.atomic():
-        message = ProduceMessage.objects.select_for_update().select_related("order_line").get(pk=message_id)
+        message = (
+            ProduceMessage.objects.select_for_update(of=("self",))
+            .select_related("order_line__order__placed_by", "order_line__product", "order_line__seller")
+            .get(pk=message_id)
+        )
         if message.lease_until != lease or message.status != ProduceMessage.Status.PENDING:
             return None  # the lease ran out and another worker took over: its result counts
         outcome, error = _judge(message, exchange)
@@ -440,6 +447,17 @@ def _record(message_id: int, lease: datetime, exchange: Exchange, *, key: str | 
         message.result_code = exchange.result_code
         message.error = error
         message.lease_until = None
+        if outcome == ProduceAttempt.Outcome.SUCCESS:
+            message.status = ProduceMessage.Status.SUCCEEDED
+            message.finished_at = now
+            message.pending_instance_id = ""
+            message.polling_until = None
+        elif outcome == ProduceAttempt.Outcome.RETRY:
+            _schedule_retry(message, exchange, now)
+            if message.status != ProduceMessage.Status.PENDING:
+                outcome = ProduceAttempt.Outcome.FAILURE  # the last try: failed for good, or parked
+        else:
+            _give_up(message, now)
         ProduceAttempt.objects.create(
             message=message,
             started_at=exchange.started,
@@ -452,25 +470,16 @@ def _record(message_id: int, lease: datetime, exchange: Exchange, *, key: str | 
             outcome=outcome,
             error=error,
         )
-        if outcome == ProduceAttempt.Outcome.SUCCESS:
-            message.status = ProduceMessage.Status.SUCCEEDED
-            message.finished_at = now
-            message.pending_instance_id = ""
-            message.polling_until = None
-        elif outcome == ProduceAttempt.Outcome.RETRY:
-            _schedule_retry(message, exchange, now)
-        else:
-            _give_up(message, now)
         message.save()
         return outcome
 
 
 def _judge(message: ProduceMessage, exchange: Exchange) -> tuple[str, str]:
     """Success, retry or failure, and why (the protocol's rules)."""
-    if exchange.error and not exchange.data:
-        return ProduceAttempt.Outcome.RETRY, exchange.error
     if exchange.status_code and exchange.status_code >= 500:
         return ProduceAttempt.Outcome.RETRY, f"HTTP {exchange.status_code}"
+    if exchange.error and not exchange.data:
+        return ProduceAttempt.Outcome.RETRY, exchange.error
     if exchange.status_code != 200 or not exchange.result_code:
         return ProduceAttempt.Outcome.RETRY, _("The answer is not the protocol's JSON.")
     code = exchange.result_code
@@ -504,14 +513,15 @@ def _schedule_retry(message: ProduceMessage, exchange: Exchange, now) -> None:
 def _schedule_new_instance(message: ProduceMessage, exchange: Exchange, now) -> None:
     """newInstance: "still processing" starts polling (queryInstance when the seller named the
     instance, else the same newInstance again) for POLL_FOR; any other failure, or polling past its
-    deadline, is a failed round, retried at the next offset of NEW_INSTANCE_SCHEDULE."""
+    deadline, is a failed round, retried at the next offset of NEW_INSTANCE_SCHEDULE. The instance
+    the seller named stays noted across rounds: answering another one later is its error."""
     if exchange.result_code == protocol.PROCESSING and message.polling_until is None:
-        message.pending_instance_id = str(exchange.data.get("instanceId") or "")[:64]
+        named = str(exchange.data.get("instanceId") or "")[:64]
+        message.pending_instance_id = named or message.pending_instance_id
         message.polling_until = now + _seconds("POLL_FOR")
     if message.polling_until is not None and now < message.polling_until:
         message.next_attempt_at = now + _seconds("POLL_EVERY")
         return
-    message.pending_instance_id = ""
     message.polling_until = None
     message.rounds += 1
     schedule = RULES["NEW_INSTANCE_SCHEDULE"]
@@ -535,6 +545,7 @@ def _give_up(message: ProduceMessage, now) -> None:
 def _fail_order(message: ProduceMessage, now) -> None:
     """newInstance failed for good: the order fails and is refunded in full; both sides are told;
     more than DELIST_AFTER_FAILED_ORDERS such orders of one product in a month delist it."""
+    from billing.services.ledger import refunded_amount
     from marketplace.catalog.services import product_auto_delist
     from refunds.services import refund_record
 
@@ -549,8 +560,9 @@ def _fail_order(message: ProduceMessage, now) -> None:
             message=message.error,
             at=now,
         )
-    if line.amount > 0:
-        refund_record(line_id=line.pk, amount=line.amount, reason=str(gettext_lazy("Provisioning failed")), now=now)
+    left = line.amount - refunded_amount(line)  # operations may have refunded part (or all) of it already
+    if left > 0 and order.status == Order.Status.FAILED:
+        refund_record(line_id=line.pk, amount=left, reason=str(gettext_lazy("Provisioning failed")), now=now)
     if line.subscription_id:
         Subscription.objects.filter(pk=line.subscription_id).update(status=Subscription.Status.RELEASED)
     notify(
@@ -637,15 +649,24 @@ def _instance_made(message, instance_id: str, app: dict, encrypt_type, *, key, n
                 "old": existing.instance_id,
             }
         return ""
-    username, password, error = app.get("userName", ""), app.get("password", ""), ""
+    username, password, errors = app.get("userName", ""), app.get("password", ""), []
+    named = message.pending_instance_id  # the instance the seller said it was making (000004)
+    if named and named != instance_id:
+        errors.append(
+            _(
+                "The seller's server answered instance %(new)s for an order line it had said instance "
+                "%(named)s was being made for."
+            )
+            % {"new": instance_id, "named": named}
+        )
     if encrypt_type == "1" and key:
         try:
             username = protocol.decrypt_credential(key, username) if username else ""
             password = protocol.decrypt_credential(key, password) if password else ""
         except (ValueError, TypeError) as exc:
             username = password = ""
-            error = _("The credentials could not be decrypted with the access key (%(error)s).") % {"error": exc}
-    Instance.objects.create(
+            errors.append(_("The credentials could not be decrypted with the access key (%(error)s).") % {"error": exc})
+    instance = Instance.objects.create(
         order_line=line,
         subscription_id=line.subscription_id,
         seller_id=line.seller_id,
@@ -657,6 +678,10 @@ def _instance_made(message, instance_id: str, app: dict, encrypt_type, *, key, n
         memo=str(app.get("memo", ""))[:2000],
         created_at=now,
     )
+    if Order.objects.filter(pk=line.order_id, status=Order.Status.REFUNDED).exists():
+        # Refunded in full while the seller was still making it: it goes straight back.
+        provisioning_release(instance=instance, scene="REFUNDED", now=now)
+        return " ".join(errors)
     OrderLine.objects.filter(pk=line.pk).update(provisioned_at=now)
     record(
         line.order,
@@ -674,11 +699,15 @@ def _instance_made(message, instance_id: str, app: dict, encrypt_type, *, key, n
         context={"line": line},
         link=reverse("buyer:services"),
     )
-    return error
+    return " ".join(errors)
 
 
-def messages_deliver_due(*, now: datetime | None = None, limit: int = 500) -> int:
-    """The sweep: deliver every due message (what a lost broker message or a retry left waiting)."""
+def messages_deliver_due(*, now: datetime | None = None, limit: int = 500, threads: int | None = None) -> int:
+    """The sweep: deliver every due message (what a lost broker message or a retry left waiting).
+    Several at a time: while one waits for a seller's answer, another writes its result. Each
+    delivery claims its message at the time it starts (a lease taken at the sweep's start could run
+    out before it is taken), unless ``now`` sets the clock."""
+    clock = now
     now = now or timezone.now()
     ids = list(
         ProduceMessage.objects.filter(status=ProduceMessage.Status.PENDING, next_attempt_at__lte=now)
@@ -686,7 +715,19 @@ def messages_deliver_due(*, now: datetime | None = None, limit: int = 500) -> in
         .order_by("next_attempt_at")
         .values_list("pk", flat=True)[:limit]
     )
-    return sum(1 for pk in ids if message_deliver(message_id=pk, now=now) is not None)
+    threads = RULES["DELIVERY_THREADS"] if threads is None else threads
+    if threads <= 1 or connection.in_atomic_block or connection.vendor != "postgresql":
+        # Inside a transaction (tests) other connections could not see the messages: one at a time.
+        return sum(1 for pk in ids if message_deliver(message_id=pk, now=clock) is not None)
+
+    def deliver(chunk):
+        try:
+            return sum(1 for pk in chunk if message_deliver(message_id=pk, now=clock) is not None)
+        finally:
+            connection.close()  # each thread had a connection of its own
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        return sum(pool.map(deliver, [ids[i::threads] for i in range(threads)]))
 
 
 def message_retry(*, actor: User, message_id, now: datetime | None = None) -> ProduceMessage:

@@ -13,6 +13,7 @@ from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -147,13 +148,20 @@ def interface_debugging(request):
     )
 
 
-GUIDE = Path(settings.BASE_DIR) / "docs" / "isv-interface.md"
+DOCS = Path(settings.BASE_DIR) / "docs"
+
+
+def guide_path(language: str) -> Path:
+    """docs/isv-interface.<language>.md when there is one, else the English docs/isv-interface.md."""
+    translated = DOCS / f"isv-interface.{language.lower()}.md"
+    return translated if translated.exists() else DOCS / "isv-interface.md"
 
 
 @seller_required("apptools.manage")
 def developer_guide(request):
-    """The ISV interface, rendered from docs/isv-interface.md (the same text sellers read on GitHub)."""
-    text = GUIDE.read_text(encoding="utf-8").replace("{{LICENSE_PUBLIC_KEY}}", licenses.public_key_pem().strip())
+    """The ISV interface, rendered from docs/isv-interface*.md (the same text sellers read on GitHub)."""
+    text = guide_path(get_language() or "").read_text(encoding="utf-8")
+    text = text.replace("{{LICENSE_PUBLIC_KEY}}", licenses.public_key_pem().strip())
     html = markdown.markdown(text, extensions=["tables", "fenced_code", "toc"])
     return render(request, "provisioning/guide.html", {"guide": mark_safe(html)})  # noqa: S308 - our own file
 

@@ -7,7 +7,13 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from billing.models import LedgerEntry, Statement
-from billing.services import ledger_settle_due, ledger_settle_line, statements_generate, usage_record
+from billing.services import (
+    ledger_settle_due,
+    ledger_settle_line,
+    ledger_settle_lines,
+    statements_generate,
+    usage_record,
+)
 from marketplace.orders import services as orders
 from marketplace.orders.models import Payment
 from refunds.services import refund_record
@@ -415,3 +421,32 @@ def test_posting_a_line_twice_posts_it_once(buyer_user, seller):
     assert (again, once_more) == (None, None)
     assert ledger() == before
     assert len(before) == 1
+
+
+def test_posting_many_lines_at_once_posts_what_posting_each_would(buyer_user, seller):
+    _p, general = product_plan(seller, price="200.00")
+    _p, joint = product_plan(seller, price="300.00", trade_mode="joint", ops_fee_rate=Decimal("0.1000"))
+    renewals = []
+    for plan in (general, joint, general):
+        first = buy(buyer_user, plan, now=bj(2026, 3, 10, 10))
+        renewals.append(
+            buy(buyer_user, plan, now=bj(2026, 3, 20, 15), order_type="RENEW", subscription_id=first.subscription_id)
+        )
+    refund_record(line_id=renewals[2].pk, amount="50.00", reason="Partial", now=bj(2026, 3, 25, 10))
+    ids = [line.pk for line in renewals]
+    at = bj(2026, 4, 10, 10, 5)
+    with transaction.atomic():  # what posting each line would give, then undone
+        for pk in ids:
+            ledger_settle_line(line_id=pk, now=at)
+        one_by_one = ledger()
+        transaction.set_rollback(True)
+    before = ledger()
+
+    ledger_settle_lines(line_ids=ids, now=bj(2026, 4, 10, 9))  # not in effect yet: nothing
+    assert ledger() == before
+    ledger_settle_lines(line_ids=ids, now=at)
+    assert sorted(ledger()) == sorted(one_by_one)
+    assert [row[5] for row in ledger()[-3:]] == [Decimal("200.00"), Decimal("300.00"), Decimal("150.00")]
+    after = ledger()
+    ledger_settle_lines(line_ids=ids, now=bj(2026, 4, 11))  # again: posted once
+    assert ledger() == after

@@ -7,7 +7,7 @@ from django.contrib.auth.models import Group
 from django.core import mail
 
 from marketplace.core.models import OutboundEmail
-from marketplace.core.services import notify
+from marketplace.core.services import notify, notify_many
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -68,3 +68,21 @@ def test_notices_speak_the_recipients_language(django_capture_on_commit_callback
         )
     assert "passed review" in english.notifications.get().body
     assert "审核" in chinese.notifications.get().body
+
+
+def test_many_notices_at_once_reach_each_recipient_once_in_their_language(django_capture_on_commit_callbacks):
+    english, chinese = UserFactory(language="en"), UserFactory(language="zh-hans")
+    product = type("P", (), {"name": "Vault"})()
+    notice = {"subject": "x", "template": "notifications/product_approved.txt", "context": {"product": product}}
+    with django_capture_on_commit_callbacks(execute=True):
+        notify_many(
+            [
+                {**notice, "users": [english], "extra_emails": ["desk@example.com", english.email]},
+                {**notice, "users": [chinese], "link": "/buyer/services/"},
+            ]
+        )
+    assert "passed review" in english.notifications.get().body
+    assert chinese.notifications.get().link == "/buyer/services/"
+    assert sorted(m.to[0] for m in mail.outbox) == sorted([english.email, "desk@example.com", chinese.email])
+    assert "审核" in next(m.body for m in mail.outbox if m.to == [chinese.email])
+    assert OutboundEmail.objects.filter(status="sent").count() == 3

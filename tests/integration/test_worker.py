@@ -44,7 +44,8 @@ def worker(tmp_path):
         stderr=subprocess.STDOUT,
         text=True,
     )
-    client = Celery(broker=BROKER)
+    # Not the current app: shared tasks of later tests must keep resolving to the project's (eager) app.
+    client = Celery(broker=BROKER, set_as_current=False)
     yield client, tmp_path / "mail"
     proc.terminate()
     try:
