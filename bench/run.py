@@ -371,6 +371,7 @@ def produce_fixture(n):
 
 def bench_produce_delivery(scale):
     from django.test.utils import override_settings
+    from django.urls import reverse
 
     from marketplace.celery import app as celery_app
     from marketplace.provisioning import protocol
@@ -403,9 +404,12 @@ def bench_produce_delivery(scale):
                 ]
             )
             with override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"):
-                while messages_deliver_due(limit=1000):
+                # One call at a time, like the loop it is measured against (DELIVERY_THREADS pays off
+                # when sellers' servers take time to answer; see docs/provisioning.md).
+                while messages_deliver_due(limit=1000, threads=1):
                     pass
 
+        reverse("buyer:services")  # a worker has loaded the URLs long before; so has this process now
         limit_s = timed(limit, repeat=1)
         start = time.perf_counter()
         ours()
@@ -414,7 +418,15 @@ def bench_produce_delivery(scale):
         assert delivered == n, delivered
     finally:
         proc.terminate()
-    return {"name": "produce_delivery", "n": n, "ours_s": ours_s, "limit_s": limit_s, "ratio": ours_s / limit_s}
+    return {
+        "name": "produce_delivery",
+        "n": n,
+        "threads": 1,
+        "ours_s": ours_s,
+        "limit_s": limit_s,
+        "ratio": ours_s / limit_s,
+        "target_ratio": 2,
+    }
 
 
 BENCHMARKS = {

@@ -147,15 +147,15 @@ def ledger_settle_line(*, line_id: int, now: datetime | None = None) -> LedgerEn
     return None if fields is None else _post(period=period_of(now), **fields)
 
 
-def ledger_settle_lines(*, line_ids: list[int], now: datetime | None = None) -> None:
-    """``ledger_settle_line`` for many lines at once, in a handful of statements (a batch of
-    instances made). Lines posted before are skipped by the unique source."""
+def ledger_settle_lines(*, lines: list[OrderLine], now: datetime | None = None) -> None:
+    """``ledger_settle_line`` for many lines at once (loaded with their order and product), in a
+    handful of statements: a batch of instances made. Lines posted before are skipped by the unique
+    source."""
     from refunds.models import Refund
 
     now = now or timezone.now()
-    lines = list(OrderLine.objects.select_related("order", "product").filter(pk__in=line_ids).order_by("pk"))
     refunded = dict(
-        Refund.objects.filter(order_line_id__in=line_ids)
+        Refund.objects.filter(order_line__in=lines)
         .values("order_line_id")
         .annotate(total=Sum("amount"))
         .values_list("order_line_id", "total")

@@ -91,7 +91,7 @@ def notify(
 def notify_many(notices: Iterable[dict]) -> list[Notification]:
     """Several ``notify`` calls at once (their keyword arguments, one dict each): two INSERTs in all,
     for code that tells many people at a time (a batch of instances made)."""
-    from .tasks import deliver_email
+    from .tasks import deliver_emails
 
     rows, emails = [], []
     for notice in notices:
@@ -99,7 +99,7 @@ def notify_many(notices: Iterable[dict]) -> list[Notification]:
     emails = OutboundEmail.objects.bulk_create(emails)
     if emails:
         ids = [email.pk for email in emails]
-        transaction.on_commit(lambda: [deliver_email.delay(pk) for pk in ids])
+        transaction.on_commit(lambda: deliver_emails.delay(ids))
     return Notification.objects.bulk_create(rows)
 
 

@@ -61,3 +61,22 @@ def record(
         message=str(message),
         created_at=at or timezone.now(),
     )
+
+
+def record_many(objs, *, note: str, params: list[dict], at=None) -> None:
+    """``record`` for many objects of one model at once (one INSERT): the same note, each its own params."""
+    if not objs:
+        return
+    relation = type(objs[0]).events.rel
+    relation.related_model.objects.bulk_create(
+        relation.related_model(
+            **{relation.field.name: obj},
+            actor=None,
+            from_status=obj.status,
+            to_status=obj.status,
+            note=str(note),
+            params={k: str(v) for k, v in obj_params.items()},
+            created_at=at or timezone.now(),
+        )
+        for obj, obj_params in zip(objs, params, strict=True)
+    )

@@ -11,6 +11,13 @@ def deliver_email(email_id: int) -> None:
 
 
 @shared_task(ignore_result=True)
+def deliver_emails(email_ids: list[int]) -> None:
+    """Several at once (what one batch of notices queued): one broker message instead of many."""
+    for pk in email_ids:
+        email_deliver(email_id=pk)
+
+
+@shared_task(ignore_result=True)
 def deliver_pending_emails() -> int:
     """Sweep the outbox: deliver what a lost broker message or a failure left behind."""
     ids = list(

@@ -4,6 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from . import protocol
+from .models import ProduceMessage
 
 
 class IntegrationForm(forms.Form):
@@ -40,13 +41,7 @@ class MessageFilterForm(forms.Form):
     status = forms.ChoiceField(
         label=_("Status"),
         required=False,
-        choices=[
-            ("", _("All statuses")),
-            ("pending", _("Waiting")),
-            ("succeeded", _("Delivered")),
-            ("failed", _("Failed")),
-            ("parked", _("Parked for operations")),
-        ],
+        choices=[("", _("All statuses")), *ProduceMessage.Status.choices],
     )
     activity = forms.ChoiceField(
         label=_("Activity"),

@@ -116,6 +116,7 @@ class ProduceMessage(models.Model):
         SUCCEEDED = "succeeded", _("Delivered")
         FAILED = "failed", _("Failed")
         PARKED = "parked", _("Parked for operations")
+        CANCELLED = "cancelled", _("Cancelled")
 
     seller = models.ForeignKey(
         Seller, on_delete=models.CASCADE, related_name="produce_messages", verbose_name=_("seller")

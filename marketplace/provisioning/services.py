@@ -18,8 +18,8 @@ from urllib.parse import urlencode
 
 import requests
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, F, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -30,8 +30,8 @@ from marketplace.accounts.roles import seller_can
 from marketplace.catalog.models import DeliveryKind
 from marketplace.core import calendar
 from marketplace.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed, as_id
-from marketplace.core.services import notify
-from marketplace.core.state import move, record
+from marketplace.core.services import notify, notify_many
+from marketplace.core.state import move, record_many
 from marketplace.orders.models import Order, OrderLine, OrderType, Subscription
 
 from . import protocol
@@ -202,7 +202,7 @@ def provisioning_on_paid(*, line: OrderLine, order: Order, was_expired: bool, no
             return True
         return False
     if order.order_type in (OrderType.RENEW, OrderType.TRIAL_TO_FORMAL):
-        if instance.status == Instance.Status.FROZEN:
+        if _frozen_or_freezing(instance):
             _queue(
                 seller_id=line.seller_id,
                 activity="updateInstanceStatus",
@@ -232,10 +232,23 @@ def provisioning_on_paid(*, line: OrderLine, order: Order, was_expired: bool, no
     return False
 
 
+def _frozen_or_freezing(instance: Instance) -> bool:
+    """Frozen, or about to be: the last status call still waiting says FREEZE (calls about one instance
+    go out in the order they were queued, see ``_due``)."""
+    waiting = (
+        instance.messages.filter(activity="updateInstanceStatus", status=ProduceMessage.Status.PENDING)
+        .order_by("-pk")
+        .first()
+    )
+    if waiting is not None:
+        return waiting.payload.get("status") == "FREEZE"
+    return instance.status == Instance.Status.FROZEN
+
+
 def provisioning_on_expired(*, subscription_id: int, now) -> None:
     """A service past its validity: its instance is frozen (released later, see instances_release_expired)."""
     instance = _live_instance(subscription_id)
-    if instance is not None and instance.status == Instance.Status.ACTIVE:
+    if instance is not None and not _frozen_or_freezing(instance):
         _queue(
             seller_id=instance.seller_id,
             activity="updateInstanceStatus",
@@ -268,7 +281,14 @@ def provisioning_release(*, instance: Instance, scene: str, now=None) -> Produce
 
 
 def provisioning_on_refunded(*, order: Order, now=None) -> None:
-    """A fully refunded order: its SaaS instance is released."""
+    """A fully refunded order: its SaaS instance is released, and a newInstance still waiting for its
+    next round is cancelled (one being sent now may still make an instance: it is released when made)."""
+    now = now or timezone.now()
+    ProduceMessage.objects.filter(
+        order_line__order=order, activity="newInstance", status=ProduceMessage.Status.PENDING
+    ).filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now)).update(
+        status=ProduceMessage.Status.CANCELLED, finished_at=now, error=_("The order was refunded.")
+    )
     for line in order.lines.all():
         instance = Instance.objects.filter(order_line=line).first() or (
             _live_instance(line.subscription_id) if order.order_type == OrderType.NEW else None
@@ -283,7 +303,7 @@ def instances_release_expired(*, now=None) -> int:
     cutoff = now - timedelta(days=RULES["RELEASE_AFTER_EXPIRY_DAYS"])
     released = 0
     stale = Instance.objects.filter(
-        status=Instance.Status.FROZEN,
+        status__in=(Instance.Status.FROZEN, Instance.Status.ACTIVE),  # ACTIVE: its FREEZE was parked
         subscription__status=Subscription.Status.EXPIRED,
         subscription__expires_at__lte=cutoff,
     ).select_related("order_line__order")
@@ -315,8 +335,8 @@ class Exchange:
         return str(self.data.get("resultCode", "")) if self.data else ""
 
 
-def _target(message: ProduceMessage) -> str:
-    integration = SellerIntegration.objects.filter(seller_id=message.seller_id).first()
+def _target(message: ProduceMessage, integration: SellerIntegration | None) -> str:
+    """Where the message goes on its seller's server ("" when the seller has not said)."""
     if integration is None:
         return ""
     if message.kind == ProduceMessage.Kind.SYNC:
@@ -379,99 +399,190 @@ def send(
     return exchange
 
 
-def _claim(message_id: int, now) -> tuple[ProduceMessage, datetime] | None:
-    """Take a due message for delivery: a short lease keeps every other worker off it."""
+def _due(now):
+    """Messages to send now: waiting, due, not leased, and the oldest waiting one of their instance
+    (calls about one instance reach the seller in the order they were queued: FREEZE before UNFREEZE)."""
+    older = ProduceMessage.objects.filter(
+        instance_id=OuterRef("instance_id"), status=ProduceMessage.Status.PENDING, pk__lt=OuterRef("pk")
+    )
+    return (
+        ProduceMessage.objects.filter(status=ProduceMessage.Status.PENDING, next_attempt_at__lte=now)
+        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+        .exclude(Q(instance__isnull=False) & Exists(older))
+    )
+
+
+def _claim(message_ids, now, *, threads: int) -> tuple[list[ProduceMessage], datetime]:
+    """Take due messages for delivery in one statement: a lease long enough for all their calls keeps
+    every other worker off them (a worker that dies lets them go when it runs out)."""
     with transaction.atomic():
-        message = (
-            ProduceMessage.objects.select_for_update(skip_locked=True)
-            .filter(pk=message_id, status=ProduceMessage.Status.PENDING, next_attempt_at__lte=now)
-            .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
-            .first()
-        )
-        if message is None:
-            return None
-        lease = now + _seconds("LEASE_SECONDS")
-        message.lease_until = lease
-        message.save(update_fields=["lease_until"])
-        return message, lease
+        messages = list(_due(now).select_for_update(skip_locked=True).filter(pk__in=message_ids).order_by("pk"))
+        rounds = -(-len(messages) // max(threads, 1))  # calls one thread makes, one after another
+        lease = now + _seconds("LEASE_SECONDS") + rounds * _seconds("TOTAL_TIMEOUT")
+        ProduceMessage.objects.filter(pk__in=[m.pk for m in messages]).update(lease_until=lease)
+        return messages, lease
 
 
-def message_deliver(*, message_id: int, now: datetime | None = None) -> str | None:
-    """Deliver one due message (one attempt). Returns the attempt's outcome, or None when the message
-    was not due or another worker has it. Safe to call any number of times. With ``now`` the whole
-    attempt (claim, schedule, effects) happens at that time; without it, at the real time of each step."""
-    clock = now
-    now = now or timezone.now()
-    claimed = _claim(message_id, now)
-    if claimed is None:
-        return None
-    message, lease = claimed
-    url, key = _target(message), produce_key(message.seller_id)
+def _call(message: ProduceMessage, url: str, key: str | None) -> Exchange:
+    """One attempt at one message, outside any transaction."""
     payload = dict(message.payload)
     if message.activity == "newInstance":
         payload["businessId"] = uuid.uuid4().hex  # new for every call
         if message.pending_instance_id and message.polling_until:  # the seller is making it: ask how it goes
             payload = {"activity": "queryInstance", "instanceIds": message.pending_instance_id}
     if not url or not key:
-        exchange = Exchange(
+        return Exchange(
             url=url or "-",
             body=json.dumps(payload),
             started=timezone.now(),
             error="the seller has not set up its interface (URL or access key)",
         )
-    else:
-        exchange = send(url=url, payload=payload, access_key=key, kind=message.kind)
-    return _record(message.pk, lease, exchange, key=key, now=clock)
+    return send(url=url, payload=payload, access_key=key, kind=message.kind)
 
 
-def _record(message_id: int, lease: datetime, exchange: Exchange, *, key: str | None, now=None) -> str | None:
-    now = now or timezone.now()  # after the exchange, unless the caller set the clock
+@dataclass
+class Batch:
+    """Messages claimed together, with where each goes and the keys that sign them."""
+
+    messages: list
+    lease: datetime
+    calls: list  # (message, url, key)
+    keys: dict
+
+
+def _take(message_ids, now, *, threads: int) -> Batch | None:
+    messages, lease = _claim(message_ids, now, threads=threads)
+    if not messages:
+        return None
+    sellers = {m.seller_id for m in messages}
+    integrations = {i.seller_id: i for i in SellerIntegration.objects.filter(seller_id__in=sellers)}
+    keys = {seller_id: produce_key(seller_id) for seller_id in sellers}
+    calls = [(m, _target(m, integrations.get(m.seller_id)), keys[m.seller_id]) for m in messages]
+    return Batch(messages, lease, calls, keys)
+
+
+def _send_all(batch: Batch, threads: int) -> list[Exchange]:
+    """Network only, no database: safe in another thread."""
+    if threads > 1 and len(batch.calls) > 1:
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            return list(pool.map(lambda call: _call(*call), batch.calls))
+    return [_call(*call) for call in batch.calls]
+
+
+def messages_deliver(*, message_ids, now: datetime | None = None, threads: int = 1) -> dict[int, str]:
+    """Deliver due messages, one attempt each: claim them together, call the sellers' servers
+    (``threads`` calls at a time), then record every answer in one transaction. Returns each
+    claimed message's outcome; a message not due, or held by another worker, is left out. Safe to
+    call any number of times. With ``now`` the whole attempt (claim, schedule, effects) happens at
+    that time; without it, at the real time of each step."""
+    batch = _take(message_ids, now or timezone.now(), threads=threads)
+    if batch is None:
+        return {}
+    return _record(batch, _send_all(batch, threads), now=now)
+
+
+def message_deliver(*, message_id: int, now: datetime | None = None) -> str | None:
+    """Deliver one due message (one attempt); its outcome, or None when it was not due or another
+    worker has it."""
+    return messages_deliver(message_ids=[as_id(message_id, "no such message")], now=now).get(int(message_id))
+
+
+def _record(batch: Batch, exchanges, *, now=None) -> dict[int, str]:
+    now = now or timezone.now()  # after the exchanges, unless the caller set the clock
+    claimed, lease, keys = batch.messages, batch.lease, batch.keys
+    outcomes, attempts, made = {}, [], []
     with transaction.atomic():
-        message = (
-            ProduceMessage.objects.select_for_update(of=("self",))
-            .select_related("order_line__order__placed_by", "order_line__product", "order_line__seller")
-            .get(pk=message_id)
+        locked = ProduceMessage.objects.select_for_update(of=("self",)).select_related(
+            "order_line__order__placed_by", "order_line__product"
         )
-        if message.lease_until != lease or message.status != ProduceMessage.Status.PENDING:
-            return None  # the lease ran out and another worker took over: its result counts
-        outcome, error = _judge(message, exchange)
-        if outcome == ProduceAttempt.Outcome.SUCCESS:
+        messages = {m.pk: m for m in locked.filter(pk__in=[m.pk for m in claimed])}
+        current, before = [], {}
+        for pk, exchange in zip([m.pk for m in claimed], exchanges, strict=True):
+            message = messages.get(pk)
+            if message is None or message.lease_until != lease or message.status != ProduceMessage.Status.PENDING:
+                continue  # the lease ran out and another worker took over: its result counts
+            outcome, error = _judge(message, exchange)
+            current.append((message, exchange, outcome, error))
+            before[pk] = {name: getattr(message, name) for name in OUTCOME_FIELDS}
+            if outcome != ProduceAttempt.Outcome.SUCCESS or message.payload.get("testFlag") == "1":
+                continue
+            if message.activity == "newInstance":
+                made.append((message, exchange))
+                continue
             try:
                 with transaction.atomic():
-                    effects_error = _apply(message, exchange, key=key, now=now)
-            except IntegrityError as exc:  # e.g. the same instance id on two lines
-                effects_error = f"seller error: {exc}"[:500]
-            if effects_error:
-                message.seller_error = effects_error
-        message.attempts += 1
-        message.result_code = exchange.result_code
-        message.error = error
-        message.lease_until = None
-        if outcome == ProduceAttempt.Outcome.SUCCESS:
-            message.status = ProduceMessage.Status.SUCCEEDED
-            message.finished_at = now
-            message.pending_instance_id = ""
-            message.polling_until = None
-        elif outcome == ProduceAttempt.Outcome.RETRY:
-            _schedule_retry(message, exchange, now)
-            if message.status != ProduceMessage.Status.PENDING:
-                outcome = ProduceAttempt.Outcome.FAILURE  # the last try: failed for good, or parked
-        else:
-            _give_up(message, now)
-        ProduceAttempt.objects.create(
-            message=message,
-            started_at=exchange.started,
-            duration_ms=exchange.duration_ms,
-            url=exchange.url,
-            request_body=exchange.body,
-            status_code=exchange.status_code,
-            response_body=exchange.response,
-            result_code=exchange.result_code,
-            outcome=outcome,
-            error=error,
+                    _apply(message, exchange.data, now=now)
+            except IntegrityError as exc:
+                message.seller_error = f"seller error: {exc}"[:500]
+        results = _instances_made(made, keys, now=now) if made else {}
+        for message, exchange, outcome, error in current:
+            seller_error, retry = results.get(message.pk, ("", False))
+            if seller_error:
+                message.seller_error = seller_error
+            if retry:  # its instance could not be kept (another line has that instance id): a failed round
+                outcome, error = ProduceAttempt.Outcome.RETRY, seller_error
+            message.attempts += 1
+            message.result_code = exchange.result_code
+            message.error = error
+            message.lease_until = None
+            if outcome == ProduceAttempt.Outcome.SUCCESS:
+                message.status = ProduceMessage.Status.SUCCEEDED
+                message.finished_at = now
+                message.pending_instance_id = ""
+                message.polling_until = None
+            elif outcome == ProduceAttempt.Outcome.RETRY:
+                _schedule_retry(message, exchange, now)
+                if message.status != ProduceMessage.Status.PENDING:
+                    outcome = ProduceAttempt.Outcome.FAILURE  # the last try: failed for good, or parked
+            else:
+                _give_up(message, now)
+            outcomes[message.pk] = outcome
+            attempts.append(
+                ProduceAttempt(
+                    message=message,
+                    started_at=exchange.started,
+                    duration_ms=exchange.duration_ms,
+                    url=exchange.url,
+                    request_body=exchange.body,
+                    status_code=exchange.status_code,
+                    response_body=exchange.response,
+                    result_code=exchange.result_code,
+                    outcome=outcome,
+                    error=error,
+                )
+            )
+        ProduceAttempt.objects.bulk_create(attempts)
+        _save_outcomes(current, before)
+    return outcomes
+
+
+OUTCOME_FIELDS = (
+    "result_code",
+    "error",
+    "seller_error",
+    "lease_until",
+    "status",
+    "finished_at",
+    "next_attempt_at",
+    "pending_instance_id",
+    "polling_until",
+    "rounds",
+)
+
+
+def _save_outcomes(current, before) -> None:
+    """Save what each attempt changed on its message: one UPDATE per set of equal changes (a batch
+    of successes is one statement), rather than one per message."""
+    groups: dict[tuple, list[int]] = {}
+    for message, *_rest in current:
+        changed = tuple(
+            (name, getattr(message, name))
+            for name in OUTCOME_FIELDS
+            if getattr(message, name) != before[message.pk][name]
         )
-        message.save()
-        return outcome
+        groups.setdefault(changed, []).append(message.pk)
+    for changed, pks in groups.items():
+        ProduceMessage.objects.filter(pk__in=pks).update(attempts=F("attempts") + 1, **dict(changed))
 
 
 def _judge(message: ProduceMessage, exchange: Exchange) -> tuple[str, str]:
@@ -606,50 +717,35 @@ def _fail_order(message: ProduceMessage, now) -> None:
         )
 
 
-def _apply(message: ProduceMessage, exchange: Exchange, *, key: str | None, now) -> str:
-    """What a successful call changes here. Returns a seller error to record, or ""."""
-    if message.payload.get("testFlag") == "1":
-        return ""
-    data, activity = exchange.data, message.activity
-    if activity == "newInstance":
-        if message.pending_instance_id and message.polling_until:
-            info = next(i for i in data.get("info") or [] if isinstance(i, dict) and i.get("appInfo"))
-            instance_id, app = str(info.get("instanceId") or message.pending_instance_id), info["appInfo"]
-        else:
-            instance_id, app = str(data["instanceId"]), data.get("appInfo") or {}
-        return _instance_made(message, instance_id[:64], app, data.get("encryptType"), key=key, now=now)
+def _apply(message: ProduceMessage, data: dict, *, now) -> None:
+    """What a successful call other than newInstance changes here."""
     if message.kind == ProduceMessage.Kind.DEPLOY:
         from .deployments import deployment_answered
 
         deployment_answered(message=message, data=data, now=now)
-        return ""
+        return
     instance = message.instance
     if instance is None:
-        return ""
-    if activity == "updateInstanceStatus":
+        return
+    if message.activity == "updateInstanceStatus":
         instance.status = (
             Instance.Status.FROZEN if message.payload.get("status") == "FREEZE" else Instance.Status.ACTIVE
         )
         instance.save(update_fields=["status", "updated_at"])
-    elif activity == "releaseInstance":
+    elif message.activity == "releaseInstance":
         instance.status = Instance.Status.RELEASED
         instance.save(update_fields=["status", "updated_at"])
-    return ""
 
 
-def _instance_made(message, instance_id: str, app: dict, encrypt_type, *, key, now) -> str:
-    from billing.services.ledger import ledger_settle_line
-
-    line = message.order_line
-    existing = Instance.objects.filter(order_line=line).first()
-    if existing is not None:
-        if existing.instance_id != instance_id:
-            return _("The seller's server answered instance %(new)s for an order line that has instance %(old)s.") % {
-                "new": instance_id,
-                "old": existing.instance_id,
-            }
-        return ""
-    username, password, errors = app.get("userName", ""), app.get("password", ""), []
+def _made_instance(message: ProduceMessage, data: dict, key: str | None) -> tuple[Instance, list[str]]:
+    """The instance a successful newInstance (or queryInstance) answer describes, not saved yet, and
+    the seller's errors in it."""
+    if message.pending_instance_id and message.polling_until:
+        info = next(i for i in data.get("info") or [] if isinstance(i, dict) and i.get("appInfo"))
+        instance_id, app = str(info.get("instanceId") or message.pending_instance_id), info["appInfo"]
+    else:
+        instance_id, app = str(data["instanceId"]), data.get("appInfo") or {}
+    instance_id, errors = instance_id[:64], []
     named = message.pending_instance_id  # the instance the seller said it was making (000004)
     if named and named != instance_id:
         errors.append(
@@ -659,75 +755,126 @@ def _instance_made(message, instance_id: str, app: dict, encrypt_type, *, key, n
             )
             % {"new": instance_id, "named": named}
         )
-    if encrypt_type == "1" and key:
+    username, password = app.get("userName", ""), app.get("password", "")
+    if data.get("encryptType") == "1" and key:
         try:
             username = protocol.decrypt_credential(key, username) if username else ""
             password = protocol.decrypt_credential(key, password) if password else ""
         except (ValueError, TypeError) as exc:
             username = password = ""
             errors.append(_("The credentials could not be decrypted with the access key (%(error)s).") % {"error": exc})
-    instance = Instance.objects.create(
+    line = message.order_line
+    instance = Instance(
         order_line=line,
         subscription_id=line.subscription_id,
         seller_id=line.seller_id,
         instance_id=instance_id,
         front_end_url=str(app.get("frontEndUrl", ""))[:500],
         admin_url=str(app.get("adminUrl", ""))[:500],
-        username=username,
-        password=password,
+        username=str(username),
+        password=str(password),
         memo=str(app.get("memo", ""))[:2000],
-        created_at=now,
     )
-    if Order.objects.filter(pk=line.order_id, status=Order.Status.REFUNDED).exists():
-        # Refunded in full while the seller was still making it: it goes straight back.
-        provisioning_release(instance=instance, scene="REFUNDED", now=now)
-        return " ".join(errors)
-    OrderLine.objects.filter(pk=line.pk).update(provisioned_at=now)
-    record(
-        line.order,
-        actor=None,
+    return instance, errors
+
+
+def _instances_made(made, keys, *, now) -> dict[int, tuple[str, bool]]:
+    """Keep the instances that successful newInstance calls made, all in a few statements: the
+    instances, the lines' provisioning time, the orders' timeline, the ledger (periodic SaaS settles at
+    provisioning) and the buyers' notices. Returns, per message, a seller error and whether the
+    instance could not be kept (its instance id belongs to another line: the round failed)."""
+    from billing.services.ledger import ledger_settle_lines
+
+    results, new = {}, []
+    existing = dict(
+        Instance.objects.filter(order_line_id__in=[m.order_line_id for m, _e in made]).values_list(
+            "order_line_id", "instance_id"
+        )
+    )
+    for message, exchange in made:
+        instance, errors = _made_instance(message, exchange.data, keys.get(message.seller_id))
+        instance.created_at = now
+        if message.order_line_id in existing:  # made before (a late answer to an earlier attempt)
+            if existing[message.order_line_id] != instance.instance_id:
+                errors = [
+                    _("The seller's server answered instance %(new)s for an order line that has instance %(old)s.")
+                    % {"new": instance.instance_id, "old": existing[message.order_line_id]}
+                ]
+            else:
+                errors = []
+        else:
+            new.append((message, instance))
+        results[message.pk] = (" ".join(errors), False)
+    if not new:
+        return results
+    try:
+        with transaction.atomic():
+            Instance.objects.bulk_create([instance for _m, instance in new])
+    except IntegrityError:  # an instance id already used: find which, keeping the others
+        kept = []
+        for message, instance in new:
+            try:
+                with transaction.atomic():
+                    instance.save(force_insert=True)
+                kept.append((message, instance))
+            except IntegrityError:
+                results[message.pk] = (
+                    _("The seller's server answered instance %(id)s, which belongs to another order line.")
+                    % {"id": instance.instance_id},
+                    True,
+                )
+        new = kept
+    refunded = set(
+        Order.objects.filter(pk__in=[m.order_line.order_id for m, _i in new], status=Order.Status.REFUNDED).values_list(
+            "pk", flat=True
+        )
+    )
+    for message, instance in new:
+        if message.order_line.order_id in refunded:
+            # Refunded in full while the seller was still making it: it goes straight back.
+            provisioning_release(instance=instance, scene="REFUNDED", now=now)
+    lines = [m.order_line for m, _i in new if m.order_line.order_id not in refunded]
+    if not lines:
+        return results
+    OrderLine.objects.filter(pk__in=[line.pk for line in lines]).update(provisioned_at=now)
+    for line in lines:
+        line.provisioned_at = now
+    instance_ids = {m.order_line_id: i.instance_id for m, i in new}
+    record_many(
+        [line.order for line in lines],
         note=gettext_noop("Instance %(instance)s ready"),
-        params={"instance": instance_id},
+        params=[{"instance": instance_ids[line.pk]} for line in lines],
         at=now,
     )
-    ledger_settle_line(line_id=line.pk, now=now)  # periodic SaaS settles at provisioning
-    notify(
-        users=[line.order.placed_by],
-        subject=gettext_lazy("Your %(product)s is ready"),
-        subject_params={"product": line.product.name},
-        template="notifications/instance_ready.txt",
-        context={"line": line},
-        link=reverse("buyer:services"),
+    ledger_settle_lines(lines=lines, now=now)
+    services_page = reverse("buyer:services")
+    notify_many(
+        {
+            "users": [line.order.placed_by],
+            "subject": gettext_lazy("Your %(product)s is ready"),
+            "subject_params": {"product": line.product.name},
+            "template": "notifications/instance_ready.txt",
+            "context": {"line": line},
+            "link": services_page,
+        }
+        for line in lines
     )
-    return " ".join(errors)
+    return results
+
+
+BATCH = 100  # messages claimed, called and recorded together by the sweep
 
 
 def messages_deliver_due(*, now: datetime | None = None, limit: int = 500, threads: int | None = None) -> int:
-    """The sweep: deliver every due message (what a lost broker message or a retry left waiting).
-    Several at a time: while one waits for a seller's answer, another writes its result. Each
-    delivery claims its message at the time it starts (a lease taken at the sweep's start could run
-    out before it is taken), unless ``now`` sets the clock."""
-    clock = now
-    now = now or timezone.now()
-    ids = list(
-        ProduceMessage.objects.filter(status=ProduceMessage.Status.PENDING, next_attempt_at__lte=now)
-        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
-        .order_by("next_attempt_at")
-        .values_list("pk", flat=True)[:limit]
-    )
+    """The sweep: deliver every due message (what a lost broker message or a retry left waiting), in
+    batches of BATCH, DELIVERY_THREADS calls at a time. Each batch is claimed when it starts (a lease
+    taken at the sweep's start could run out before it is used), unless ``now`` sets the clock."""
+    ids = list(_due(now or timezone.now()).order_by("next_attempt_at").values_list("pk", flat=True)[:limit])
     threads = RULES["DELIVERY_THREADS"] if threads is None else threads
-    if threads <= 1 or connection.in_atomic_block or connection.vendor != "postgresql":
-        # Inside a transaction (tests) other connections could not see the messages: one at a time.
-        return sum(1 for pk in ids if message_deliver(message_id=pk, now=clock) is not None)
-
-    def deliver(chunk):
-        try:
-            return sum(1 for pk in chunk if message_deliver(message_id=pk, now=clock) is not None)
-        finally:
-            connection.close()  # each thread had a connection of its own
-
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        return sum(pool.map(deliver, [ids[i::threads] for i in range(threads)]))
+    return sum(
+        len(messages_deliver(message_ids=ids[i : i + BATCH], now=now, threads=threads))
+        for i in range(0, len(ids), BATCH)
+    )
 
 
 def message_retry(*, actor: User, message_id, now: datetime | None = None) -> ProduceMessage:

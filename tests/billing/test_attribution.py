@@ -15,7 +15,7 @@ from billing.services import (
     usage_record,
 )
 from marketplace.orders import services as orders
-from marketplace.orders.models import Payment
+from marketplace.orders.models import OrderLine, Payment
 from refunds.services import refund_record
 
 from .builders import bj, buy, ledger, product_plan, staff
@@ -434,6 +434,10 @@ def test_posting_many_lines_at_once_posts_what_posting_each_would(buyer_user, se
         )
     refund_record(line_id=renewals[2].pk, amount="50.00", reason="Partial", now=bj(2026, 3, 25, 10))
     ids = [line.pk for line in renewals]
+
+    def loaded():
+        return list(OrderLine.objects.select_related("order", "product").filter(pk__in=ids).order_by("pk"))
+
     at = bj(2026, 4, 10, 10, 5)
     with transaction.atomic():  # what posting each line would give, then undone
         for pk in ids:
@@ -442,11 +446,11 @@ def test_posting_many_lines_at_once_posts_what_posting_each_would(buyer_user, se
         transaction.set_rollback(True)
     before = ledger()
 
-    ledger_settle_lines(line_ids=ids, now=bj(2026, 4, 10, 9))  # not in effect yet: nothing
+    ledger_settle_lines(lines=loaded(), now=bj(2026, 4, 10, 9))  # not in effect yet: nothing
     assert ledger() == before
-    ledger_settle_lines(line_ids=ids, now=at)
+    ledger_settle_lines(lines=loaded(), now=at)
     assert sorted(ledger()) == sorted(one_by_one)
     assert [row[5] for row in ledger()[-3:]] == [Decimal("200.00"), Decimal("300.00"), Decimal("150.00")]
     after = ledger()
-    ledger_settle_lines(line_ids=ids, now=bj(2026, 4, 11))  # again: posted once
+    ledger_settle_lines(lines=loaded(), now=bj(2026, 4, 11))  # again: posted once
     assert ledger() == after

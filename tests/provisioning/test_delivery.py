@@ -290,6 +290,63 @@ def test_expiry_freezes_the_instance_and_a_renewal_after_it_unfreezes_then_refre
     assert isv.instance(instance.instance_id).status == "active"
 
 
+def test_a_renewal_while_the_freeze_still_waits_sends_freeze_then_unfreeze_in_that_order(
+    integration, isv, saas_plan, paid, django_capture_on_commit_callbacks
+):
+    # given the service expired and the seller's server is down, so the FREEZE waits
+    first = paid(saas_plan, now=timezone.now() - timedelta(days=40))
+    sub = first.lines.get().subscription
+    instance = Instance.objects.get()
+    isv.set_behaviour("error500", times=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        orders.subscriptions_expire()
+    freeze = ProduceMessage.objects.get(activity="updateInstanceStatus")
+    assert (freeze.status, Instance.objects.get().status) == ("pending", "active")
+
+    # when the buyer renews before the FREEZE went through
+    paid(saas_plan, order_type=OrderType.RENEW, subscription=sub)
+
+    # then UNFREEZE and the refresh wait behind the FREEZE, even when all are due
+    waiting = list(ProduceMessage.objects.filter(instance=instance, status="pending").order_by("pk"))
+    assert [(m.activity, m.payload.get("status")) for m in waiting] == [
+        ("updateInstanceStatus", "FREEZE"),
+        ("updateInstanceStatus", "UNFREEZE"),
+        ("refreshInstance", None),
+    ]
+    later = timezone.now() + timedelta(minutes=11)
+    while services.messages_deliver_due(now=later):
+        pass
+    assert [(r.activity, r.payload.get("status")) for r in isv.received[1:]] == [
+        ("updateInstanceStatus", "FREEZE"),  # refused with 500
+        ("updateInstanceStatus", "FREEZE"),
+        ("updateInstanceStatus", "UNFREEZE"),
+        ("refreshInstance", None),
+    ]
+    instance.refresh_from_db()
+    assert instance.status == "active"
+    assert isv.instance(instance.instance_id).status == "active"
+
+
+def test_an_instance_whose_freeze_was_parked_is_still_released_after_expiry(
+    integration, isv, saas_plan, paid, django_capture_on_commit_callbacks
+):
+    first = paid(saas_plan, now=timezone.now() - timedelta(days=40))
+    expiry = first.lines.get().validity_end
+    isv.behaviour = "error500"
+    with django_capture_on_commit_callbacks(execute=True):
+        orders.subscriptions_expire()
+    freeze = ProduceMessage.objects.get(activity="updateInstanceStatus")
+    services.message_deliver(message_id=freeze.pk, now=freeze.created_at + timedelta(hours=2))
+    freeze.refresh_from_db()
+    assert (freeze.status, Instance.objects.get().status) == ("parked", "active")
+
+    isv.behaviour = "normal"
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.instances_release_expired(now=expiry + timedelta(days=7)) == 1
+    assert Instance.objects.get().status == "released"
+    assert [r.payload["scene"] for r in isv.received_for("releaseInstance")] == ["EXPIRED"]
+
+
 def test_an_expired_instance_is_released_seven_days_after_expiry_once(
     integration, isv, saas_plan, paid, django_capture_on_commit_callbacks
 ):
@@ -362,11 +419,13 @@ def test_a_full_refund_releases_the_instance_with_scene_refunded(
 def test_an_instance_made_after_a_full_refund_is_released_at_once(
     buyer_user, integration, isv, saas_plan, paid, django_capture_on_commit_callbacks
 ):
-    # given an order refunded in full while the ISV was still failing to make its instance
+    # given an order refunded in full while a worker was sending its newInstance (it holds the lease,
+    # so the refund cannot cancel it) and then died before recording the answer
     isv.set_behaviour("error500", times=1)
     order = paid(saas_plan)
     line = order.lines.get()
     message = ProduceMessage.objects.get()
+    ProduceMessage.objects.filter(pk=message.pk).update(lease_until=timezone.now() + timedelta(minutes=1))
     with django_capture_on_commit_callbacks(execute=True):
         refund_record(line_id=line.pk, amount="100.00", reason="The buyer withdrew")
     assert isv.count("releaseInstance") == 0  # nothing to release yet
@@ -387,6 +446,27 @@ def test_an_instance_made_after_a_full_refund_is_released_at_once(
     assert (order.status, line.provisioned_at) == ("refunded", None)
     assert not LedgerEntry.objects.exists()
     assert Notification.objects.filter(user=buyer_user).count() == notices
+
+
+def test_a_full_refund_cancels_a_new_instance_waiting_for_its_next_round(
+    integration, isv, saas_plan, paid, django_capture_on_commit_callbacks
+):
+    isv.set_behaviour("error500", times=1)
+    order = paid(saas_plan)
+    line = order.lines.get()
+    message = ProduceMessage.objects.get()
+    assert message.status == "pending"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        refund_record(line_id=line.pk, amount=str(line.amount), reason="The buyer withdrew")
+
+    message.refresh_from_db()
+    assert (message.status, message.error) == ("cancelled", "The order was refunded.")
+    assert services.messages_deliver_due(now=message.created_at + HOUR) == 0
+    assert isv.count("newInstance") == 1 and not Instance.objects.exists()
+    order.refresh_from_db()
+    assert order.status == "refunded"
+    assert not Notification.objects.filter(title__contains="could not be delivered").exists()
 
 
 @pytest.mark.parametrize("setup", ["no integration", "no produce URL"])
@@ -566,6 +646,43 @@ def test_a_different_instance_id_on_a_retry_is_a_seller_error_and_stays_one_inst
     assert LedgerEntry.objects.count() == 1
 
 
+def test_an_instance_id_of_another_line_is_a_failed_round_and_in_the_end_a_failed_order(
+    integration, isv, saas_plan, paid
+):
+    # given a first order got instance X, and the seller's server answers X again for a second order
+    first = paid(saas_plan)
+    (x,) = Instance.objects.values_list("instance_id", flat=True)
+    isv.set_behaviour("error500", times=1)
+    second = paid(saas_plan)
+    line = second.lines.get()
+    isv._lines[(second.number, str(line.pk))] = isv._lines[(first.number, str(first.lines.get().pk))]
+    message = ProduceMessage.objects.get(order_line=line)
+
+    # when the next round gets X
+    assert services.message_deliver(message_id=message.pk, now=message.created_at + HOUR) == "retry"
+
+    # then X stays the first line's only instance, the second line waits, and the seller is told why
+    message.refresh_from_db()
+    line.refresh_from_db()
+    assert list(Instance.objects.values_list("instance_id", "order_line_id")) == [(x, first.lines.get().pk)]
+    assert (message.status, message.rounds, line.provisioned_at) == ("pending", 2, None)
+    assert (
+        message.seller_error
+        == message.error
+        == (f"The seller's server answered instance {x}, which belongs to another order line.")
+    )
+    assert LedgerEntry.objects.filter(order_line=line).count() == 0
+
+    # and when every round gets X, the order fails and is refunded in full
+    for offset in services.RULES["NEW_INSTANCE_SCHEDULE"][2:]:
+        services.message_deliver(message_id=message.pk, now=message.created_at + timedelta(seconds=offset))
+    second.refresh_from_db()
+    message.refresh_from_db()
+    assert (message.status, second.status) == ("failed", "refunded")
+    assert Refund.objects.get().amount == line.amount
+    assert Instance.objects.count() == 1
+
+
 def test_a_non_retryable_answer_fails_the_order_at_once_and_refunds_it_in_full_once(
     buyer_user, seller_user, seller, integration, isv, saas_plan, paid
 ):
@@ -653,7 +770,7 @@ def test_the_full_retry_schedule_ends_in_one_failure_and_one_full_refund(
     ("refunded_before", "refunds", "order_status"),
     [
         (Decimal("30.00"), [Decimal("30.00"), Decimal("70.00")], "refunded"),
-        (Decimal("100.00"), [Decimal("100.00")], "refunded"),
+        # (a full refund cancels the waiting message: see the test above)
     ],
 )
 def test_a_final_failure_refunds_what_is_left_after_an_earlier_refund(

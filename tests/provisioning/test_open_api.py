@@ -118,6 +118,15 @@ def test_query_parameters_are_part_of_the_signature(client, open_key, two_seller
         }
 
 
+def test_every_value_of_a_repeated_query_parameter_is_signed(client, open_key, two_sellers):
+    # signed with only the first of two values, the request carries another one too: refused
+    response = signed_get(client, ORDERS, *open_key, {"status": ["paid", "refunded"]}, sign_params=[("status", "paid")])
+    assert response.status_code == 401
+    # signed with both: answered
+    both = [("status", "paid"), ("status", "refunded")]
+    assert signed_get(client, ORDERS, *open_key, {"status": ["paid", "refunded"]}, sign_params=both).status_code == 200
+
+
 def refused(response, error, detail):
     assert response.status_code == 401
     assert response.json() == {"error": error, "detail": detail}

@@ -52,9 +52,10 @@ TONES = {
         "payable",
         "running",
         "open",
+        "parked",
     },
     "danger": {"rejected", "failed", "cancelled", "closed", "suspended"},
-    "info": {"draft", "refunded", "expired", "carried_over", "answered", "verified"},
+    "info": {"draft", "refunded", "expired", "frozen", "carried_over", "answered", "verified"},
     "": {"delisted", "released", "not_required"},
 }
 TONE_OF = {status: tone for tone, statuses in TONES.items() for status in statuses}

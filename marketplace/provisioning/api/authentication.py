@@ -46,10 +46,9 @@ class OpenAPISignatureAuthentication(BaseAuthentication):
         key = AccessKey.objects.filter(
             key_id=key_id, purpose=AccessKey.Purpose.OPEN_API, revoked_at__isnull=True
         ).first()
+        query = [(name, value) for name, values in request.GET.lists() for value in values]  # every value signed
         expected = (
-            protocol.open_api_signature(
-                key.secret, request.method, request.path, list(request.GET.items()), timestamp, nonce, request.body
-            )
+            protocol.open_api_signature(key.secret, request.method, request.path, query, timestamp, nonce, request.body)
             if key
             else "0" * 64
         )
