@@ -298,7 +298,7 @@ class Dispute(models.Model):
     """A seller's objection to a sent statement; operations answer and correct in the next cycle."""
 
     class Status(models.TextChoices):
-        OPEN = "open", _("Open")
+        OPEN = "open", pgettext_lazy("dispute status", "Open")
         ANSWERED = "answered", _("Answered")
 
     statement = models.ForeignKey(Statement, on_delete=models.PROTECT, related_name="disputes")

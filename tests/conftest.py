@@ -13,6 +13,8 @@ from .factories import (
     UserFactory,
 )
 
+pytest_plugins = ["tests.isv_fixtures"]  # the sample ISV: SaaS-delivery and browser tests
+
 
 @pytest.fixture(autouse=True)
 def _fast_and_eager(settings):

@@ -2,23 +2,12 @@
 interface points at it, SaaS and License products, and short timeouts so fault tests stay fast."""
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric import rsa
 
-from marketplace.catalog.models import DeliveryKind
 from marketplace.orders import services as orders
 from marketplace.orders.models import Order, OrderType
 from marketplace.provisioning import services
-from marketplace.provisioning.models import SellerIntegration
-from marketplace.provisioning.sample_isv import start_sample_isv
-from tests.factories import PlanFactory, ProductFactory
-
-ACCESS_KEY = "isv-test-produce-access-key"
-
-
-@pytest.fixture(scope="session")
-def isv_private_key():
-    """One RSA-3072 key for the whole run: the sample ISV would otherwise make one per server."""
-    return rsa.generate_private_key(public_exponent=65537, key_size=3072)
+from tests.factories import PlanFactory
+from tests.isv_fixtures import ACCESS_KEY  # noqa: F401 - the tests import it from here
 
 
 @pytest.fixture(autouse=True)
@@ -33,29 +22,6 @@ def short_timeouts(monkeypatch):
     """Calls to the local sample ISV answer in milliseconds; waiting seconds would only slow faults."""
     monkeypatch.setitem(services.RULES, "CONNECT_TIMEOUT", 1.0)
     monkeypatch.setitem(services.RULES, "TOTAL_TIMEOUT", 2.0)
-
-
-@pytest.fixture
-def isv(isv_private_key):
-    """The sample ISV over real HTTP on a free port; "hang" sleeps a little longer than TOTAL_TIMEOUT
-    would allow once a test shortens it."""
-    server = start_sample_isv(ACCESS_KEY, private_key=isv_private_key, hang_seconds=1.0)
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def integration(seller, isv):
-    """The seller's produce, sync and deployment URLs point at the sample ISV, signed with its key."""
-    services.access_key_issue(seller=seller, purpose="produce", secret=ACCESS_KEY)
-    return SellerIntegration.objects.create(
-        seller=seller, produce_url=isv.produce_url, sync_base_url=isv.sync_base_url, deploy_url=isv.deploy_url
-    )
-
-
-@pytest.fixture
-def saas_product(seller):
-    return ProductFactory(seller=seller, status="published", delivery_kind=DeliveryKind.SAAS)
 
 
 @pytest.fixture

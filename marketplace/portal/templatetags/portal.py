@@ -22,6 +22,8 @@ ICONS = {
     "tool": '<path d="M14 6a4 4 0 005 5l-8 8a2.1 2.1 0 01-3-3l8-8"/><path d="M14 6l3-3 4 4-3 3"/>',
     "users": '<circle cx="9" cy="8" r="3"/><path d="M3 20c0-3.3 2.7-6 6-6s6 2.7 6 6"/><circle cx="17" cy="9" r="2.5"/><path d="M16 14c3 0 5 2.2 5 5"/>',
     "bell": '<path d="M6 16V11a6 6 0 1112 0v5l2 2H4l2-2z"/><path d="M10 20a2 2 0 004 0"/>',
+    "check": '<path d="M4 12l5 5L20 6"/>',
+    "cross": '<path d="M6 6l12 12M18 6L6 18"/>',
     "globe": '<circle cx="12" cy="12" r="9"/><path d="M3 12h18M12 3c3 3.5 3 14.5 0 18M12 3c-3 3.5-3 14.5 0 18"/>',
 }
 
