@@ -429,11 +429,182 @@ def bench_produce_delivery(scale):
     }
 
 
+def bench_token_endpoint(scale):
+    """Token requests (authorization_code grant, secret in the body) through gunicorn on 127.0.0.1,
+    against a plain Django view answering a JSON body of the same size from the same server (same
+    workers, middleware and settings: bench/token_server.py). Each timed request redeems one of the
+    codes made beforehand. ``clients`` threads keep the ``workers`` busy (BENCH_WORKERS overrides
+    their number); rounds of each alternate and the median round counts, scaled to ``n`` requests."""
+    import secrets
+    import socket
+    import subprocess
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+    from datetime import timedelta
+
+    import requests
+    from django.utils import timezone
+    from oauth2_provider.models import AccessToken, Application, Grant
+
+    from marketplace.accounts.models import Seller, User
+    from marketplace.catalog.models import Category, DeliveryKind, Product, TradeMode
+    from marketplace.sso.models import AppRegistration
+
+    n = max(200, int(3000 * scale))
+    workers = clients = int(os.environ.get("BENCH_WORKERS", 0)) or max(2, min(4, os.cpu_count() or 2))
+    redirect_uri = "https://crm.bench.example.com/oauth/callback"
+    client_id, secret = f"bench-{secrets.token_hex(4)}", secrets.token_urlsafe(32)
+
+    reset()
+    make_sellers(1)
+    product = Product.objects.create(
+        seller=Seller.objects.get(),
+        category=Category.objects.create(slug="bench-sso", name_zh="基准", name_en="Bench"),
+        trade_mode=TradeMode.JOINT,
+        delivery_kind=DeliveryKind.SAAS,
+        name_zh="基准应用",
+        name_en="Bench app",
+        status=Product.Status.PUBLISHED,
+    )
+    application = Application.objects.create(
+        name="Bench app",
+        client_id=client_id,
+        client_secret=secret,  # hashed on save, as every app's
+        client_type=Application.CLIENT_CONFIDENTIAL,
+        authorization_grant_type=Application.GRANT_AUTHORIZATION_CODE,
+        redirect_uris=redirect_uri,
+        algorithm=Application.RS256_ALGORITHM,
+        skip_authorization=True,
+    )
+    AppRegistration.objects.create(product=product, application=application)
+    user = User.objects.filter(email="bench-sso@bench.example.com").first() or User.objects.create_user(
+        email="bench-sso@bench.example.com", name="Bench user"
+    )
+    warmup = 20 * workers
+    expires = timezone.now() + timedelta(hours=1)  # the run may outlast the codes' 5 minutes
+    codes = [secrets.token_urlsafe(22) for _ in range(n + warmup)]
+    Grant.objects.bulk_create(
+        Grant(
+            application=application,
+            user=user,
+            code=code,
+            expires=expires,
+            redirect_uri=redirect_uri,
+            scope="get_user_info",
+            claims="",
+        )
+        for code in codes
+    )
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
+    server_env = {
+        **os.environ,
+        "DEBUG": "false",  # as in production
+        "SECURE_SSL_REDIRECT": "false",  # plain HTTP on 127.0.0.1
+        "DATABASE_POOL": "true",  # connections kept across requests
+        "OAUTH_TOKEN_RATE_LIMIT": "100000000/min",  # counted (its cost is ours), never reached
+        "LOG_LEVEL": "WARNING",
+    }
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "bench.token_server:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--threads",
+            "1",
+            "--log-level",
+            "warning",
+        ],
+        cwd=str(ROOT),
+        env=server_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(200):
+            try:
+                requests.get(f"{base}/bench/plain-json", timeout=0.5)
+                break
+            except requests.RequestException:
+                time.sleep(0.1)
+
+        def form(code):
+            return {
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": redirect_uri,
+                "client_id": client_id,
+                "client_secret": secret,
+            }
+
+        local = threading.local()
+
+        def post(url, data):
+            session = getattr(local, "session", None) or requests.Session()
+            local.session = session
+            response = session.post(url, data=data, timeout=10)
+            assert response.status_code == 200, (response.status_code, response.text[:200])
+            return len(response.content)
+
+        def run(url, bodies):
+            start = time.perf_counter()
+            with ThreadPoolExecutor(clients) as pool:
+                sizes = list(pool.map(lambda body: post(url, body), bodies))
+            return time.perf_counter() - start, sizes
+
+        # Warm every worker (imports, pooled connections, caches) on both views.
+        _, sizes = run(f"{base}/api/v1/oauth2/token", [form(code) for code in codes[:warmup]])
+        token_bytes = sizes[0]
+        plain = [{**form("x" * 30), "bytes": str(token_bytes)} for _ in range(n)]
+        _, plain_sizes = run(f"{base}/bench/plain-json", plain[:warmup])
+        assert set(plain_sizes) == {token_bytes}, (plain_sizes[:3], token_bytes)
+
+        # Alternate rounds of each, so both see the same machine; the median round of each counts.
+        rounds, timed_codes = 5, codes[warmup:]
+        size = n // rounds
+        before = AccessToken.objects.count()
+        ours_rounds, limit_rounds = [], []
+        for i in range(rounds):
+            limit_rounds.append(run(f"{base}/bench/plain-json", plain[i * size : (i + 1) * size])[0] / size)
+            batch = timed_codes[i * size : (i + 1) * size] if i < rounds - 1 else timed_codes[i * size :]
+            ours_rounds.append(run(f"{base}/api/v1/oauth2/token", [form(code) for code in batch])[0] / len(batch))
+        assert AccessToken.objects.count() - before == n
+        assert not Grant.objects.filter(application=application).exists()  # every code was spent
+        ours_s, limit_s = statistics.median(ours_rounds) * n, statistics.median(limit_rounds) * n
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    return {
+        "name": "token_endpoint",
+        "n": n,
+        "workers": workers,
+        "clients": clients,
+        "body_bytes": token_bytes,
+        "ours_s": ours_s,
+        "limit_s": limit_s,
+        "ratio": ours_s / limit_s,
+        "ours_per_s": n / ours_s,
+        "limit_per_s": n / limit_s,
+        "ours_rounds_ms": [round(x * 1000, 3) for x in ours_rounds],
+        "limit_rounds_ms": [round(x * 1000, 3) for x in limit_rounds],
+        "target_ratio": 3,
+    }
+
+
 BENCHMARKS = {
     "statement_generation": bench_statement_generation,
     "export_csv": bench_export_csv,
     "export_xlsx": bench_export_xlsx,
     "produce_delivery": bench_produce_delivery,
+    "token_endpoint": bench_token_endpoint,
 }
 
 

@@ -39,6 +39,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "django_htmx",
+    "oauth2_provider",
+    "axes",
     "marketplace.core",
     "marketplace.accounts",
     "marketplace.catalog",
@@ -64,6 +66,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",  # last
 ]
 
 ROOT_URLCONF = "marketplace.urls"
@@ -99,7 +102,10 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 AUTH_USER_MODEL = "accounts.User"
-AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out sign-in before the password is checked
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "portal:home"
 LOGOUT_REDIRECT_URL = "catalog:home"
@@ -160,6 +166,93 @@ FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
 # License files are signed with this Ed25519 key (base64 of its 32-byte seed); development derives
 # one from SECRET_KEY.
 LICENSE_SIGNING_KEY = env("LICENSE_SIGNING_KEY", default="")
+
+# Single sign-on for sellers' apps: django-oauth-toolkit at the ISV interface's paths (section 3).
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth2_provider.AccessToken"
+OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL = "oauth2_provider.RefreshToken"
+OAUTH2_PROVIDER_ID_TOKEN_MODEL = "oauth2_provider.IDToken"
+OAUTH2_PROVIDER_GRANT_MODEL = "oauth2_provider.Grant"
+
+
+def _oidc_private_key() -> str:
+    """The RSA key that signs ID tokens: OIDC_RSA_PRIVATE_KEY (PEM; "\\n" for newlines in one-line
+    variables), else a development key made once and kept in var/oidc-key.pem (outside git, like
+    var/sample-isv-key.pem). Production sets the variable: every server must sign with one key."""
+    pem = env("OIDC_RSA_PRIVATE_KEY", default="").replace("\\n", "\n").strip()
+    if pem:
+        return pem
+    path = BASE_DIR / "var" / "oidc-key.pem"
+    if not path.exists():
+        import os
+        import tempfile
+
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".oidc-key-")
+        with os.fdopen(fd, "wb") as out:
+            out.write(key)
+        try:
+            os.link(tmp, path)  # atomic, and never replaces a key another process made first
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(tmp)
+    return path.read_text()
+
+
+OAUTH2_PROVIDER = {
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 300,
+    "ACCESS_TOKEN_EXPIRE_SECONDS": 7200,
+    "REFRESH_TOKEN_EXPIRE_SECONDS": 30 * 24 * 3600,
+    "ID_TOKEN_EXPIRE_SECONDS": 3600,
+    "PKCE_REQUIRED": False,  # optional in the protocol; S256 when used
+    "SCOPES": {"get_user_info": "Read your user information", "openid": "Sign you in (OpenID Connect)"},
+    "DEFAULT_SCOPES": ["get_user_info"],
+    # Single-use codes, exact redirect URIs, refresh only while the user may still use the app.
+    "OAUTH2_VALIDATOR_CLASS": "marketplace.sso.oauth.MarketplaceOAuth2Validator",
+    # Client secrets are 256 random bits: a fast salted hash is as safe as PBKDF2 for them and keeps
+    # the token endpoint fast (marketplace.sso.oauth.ClientSecretHasher says why).
+    "CLIENT_SECRET_HASHER": "client_secret_sha256",
+    "ROTATE_REFRESH_TOKEN": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,  # a replayed, rotated refresh token revokes its family
+    "OIDC_ENABLED": True,
+    "OIDC_RSA_PRIVATE_KEY": _oidc_private_key(),
+    "OIDC_RESPONSE_TYPES_SUPPORTED": ["code"],
+    "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],
+    "OAUTH2_GRANT_TYPES_SUPPORTED": ["authorization_code", "refresh_token"],
+    # RFC 9700: tokens hashed at rest (only their SHA-256 is stored), PKCE S256 only, no implicit
+    # or password grant, no access token in a URL.
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+}
+# Known to Django so stored client secrets are recognised; listed last: user passwords keep PBKDF2.
+PASSWORD_HASHERS = [*PASSWORD_HASHERS, "marketplace.sso.oauth.ClientSecretHasher"]
+# Token requests per client address (a fixed window in the cache): "120/min", "10/s"; "" is off.
+OAUTH_TOKEN_RATE_LIMIT = env("OAUTH_TOKEN_RATE_LIMIT", default="120/min")
+
+# Sign-in lockout (django-axes): 5 failures for one account from one address lock it for 15 minutes.
+AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+AXES_VERBOSE = False  # no banner at every start; lockouts are still logged
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = 0.25  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# The sign-in name as every form and API posts it, case-folded ("A@x.com" is "a@x.com").
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_USERNAME_CALLABLE = "marketplace.accounts.lockout.username_of"
+# Tries during a lockout do not extend it: the cool-off runs from the fifth failure.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# A translated page for people, 403 JSON for the API.
+AXES_LOCKOUT_CALLABLE = "marketplace.accounts.lockout.lockout_response"
 
 # Celery: a real broker when REDIS_URL is set, otherwise tasks run in-process.
 CELERY_BROKER_URL = REDIS_URL or "memory://localhost//"
@@ -255,7 +348,13 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}, "celery.app.trace": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "celery.app.trace": {"level": "WARNING"},
+        # Their debug lines carry authorization codes and refresh tokens: never below INFO.
+        "oauthlib": {"level": "INFO"},
+        "oauth2_provider": {"level": "INFO"},
+    },
 }
 
 if not DEBUG:

@@ -14,6 +14,7 @@ urlpatterns = [
     path("seller/", include((portal_urls.seller_urlpatterns, "seller"))),
     path("buyer/", include((portal_urls.buyer_urlpatterns, "buyer"))),
     path("", include((portal_urls.portal_urlpatterns, "portal"))),
+    path("", include("marketplace.sso.endpoint_urls")),  # single sign-on: /api/v1/oauth2/..., /.well-known/...
     path("api/v1/", include("marketplace.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -1,7 +1,11 @@
 """Fixtures shared by every test: fast hashing, eager Celery, demo-shaped factories."""
 
+import os
+
 import pytest
+from django.conf import settings as django_settings
 from django.core.cache import cache
+from django.test.utils import override_settings
 
 from marketplace.celery import app as celery_app
 
@@ -16,9 +20,28 @@ from .factories import (
 pytest_plugins = ["tests.isv_fixtures"]  # the sample ISV: SaaS-delivery and browser tests
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _a_cache_of_its_own():
+    """Each parallel worker keeps its cache in a Redis database of its own: clearing the cache
+    before a test (below) flushes the whole database, and must not wipe another worker's counters."""
+    location = django_settings.CACHES["default"].get("LOCATION", "")
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not location.startswith("redis://") or not worker.startswith("gw"):
+        yield
+        return
+    base, _slash, db = location.rpartition("/")
+    own = (int(db or 0) + 1 + int(worker[2:])) % 16
+    with override_settings(CACHES={"default": {**django_settings.CACHES["default"], "LOCATION": f"{base}/{own}"}}):
+        yield
+
+
 @pytest.fixture(autouse=True)
-def _fast_and_eager(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+def _fast_and_eager(settings, _a_cache_of_its_own):
+    # Fast user passwords; client secrets keep their own (fast) hasher, which must stay known.
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+        "marketplace.sso.oauth.ClientSecretHasher",
+    ]
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     celery_app.conf.task_always_eager = True
     celery_app.conf.task_eager_propagates = True

@@ -12,7 +12,8 @@ cleanup() { for pid in "${pids[@]:-}"; do [ -n "$pid" ] && kill "$pid" 2>/dev/nu
 trap cleanup EXIT INT TERM
 if ! (exec 3<>/dev/tcp/127.0.0.1/8765) 2>/dev/null; then
   echo "Starting the sample ISV (the demo seller's server) on http://127.0.0.1:8765 (log: var/log/sample-isv.log)"
-  $py manage.py run_sample_isv --port 8765 --private-key-file var/sample-isv-key.pem >var/log/sample-isv.log 2>&1 &
+  $py manage.py run_sample_isv --port 8765 --private-key-file var/sample-isv-key.pem \
+    --oauth-client demo-crm:demo-crm-secret-2026 --platform-url "http://$host:$port" >var/log/sample-isv.log 2>&1 &
   pids+=($!)
 fi
 $py manage.py migrate --noinput

@@ -34,6 +34,14 @@ PAGES = [
     ("produce-messages", "seller@example.com", "/seller/app-tools/messages/"),
     ("debugging", "seller@example.com", "/seller/app-tools/debugging/"),
     ("guide", "seller@example.com", "/seller/app-tools/guide/"),
+    ("seller-sso", "seller@example.com", "/seller/app-tools/sso/"),
+    ("app-access", "tenant-admin@example.com", "/buyer/workbench/apps/1/access/"),
+    (
+        "sso-refused",
+        "bob@example.com",  # a tenant user the administrator has not given the app
+        "/api/v1/oauth2/authorize?response_type=code&client_id=demo-crm"
+        "&redirect_uri=http%3A%2F%2F127.0.0.1%3A8765%2Foauth%2Fcallback&state=s",
+    ),
     ("tenant-services", "tenant-admin@example.com", "/buyer/services/"),
     ("settlement", "seller-finance@example.com", "/seller/settlement/?mode=strict_self"),
     ("statement", "seller-finance@example.com", "/seller/settlement/45/"),

@@ -186,9 +186,12 @@ def invitation_accept(*, token: str, user: User | None = None, password: str = "
             if invitation.buyer_id:
                 if hasattr(user, "buyer_membership"):
                     raise Conflict(_("You already have a buyer account and cannot join another tenant."))
-                BuyerMembership.objects.create(
+                joined = BuyerMembership.objects.create(
                     buyer=invitation.buyer, user=user, role=invitation.role, org_unit=invitation.org_unit
                 )
+                from marketplace.sso.sync import sync_members_changed
+
+                sync_members_changed(tenant=invitation.buyer, memberships=[joined], flag="1")  # admins: every app
             else:
                 if hasattr(user, "seller_membership"):
                     raise Conflict(_("You already belong to a seller."))
@@ -250,9 +253,14 @@ def buyer_member_update(*, actor: User, membership_id: int, role: str, org_unit_
                 raise NotFound(_("No such organisation unit."))
         if membership.role == BuyerMembership.Role.ADMIN and role != BuyerMembership.Role.ADMIN:
             _keep_one_admin(buyer.memberships.select_for_update(), BuyerMembership.Role.ADMIN)
+        before = (membership.role, membership.org_unit_id)
         membership.role = role
         membership.org_unit = unit
         membership.save(update_fields=["role", "org_unit"])
+        if (membership.role, membership.org_unit_id) != before:
+            from marketplace.sso.sync import sync_member_updated
+
+            sync_member_updated(membership=membership, old_role=before[0])  # the seller's apps: authSync
     return membership
 
 
@@ -273,6 +281,9 @@ def buyer_member_remove(*, actor: User, membership_id: int) -> None:
             raise NotFound(_("No such user in your tenant."))
         if membership.role == BuyerMembership.Role.ADMIN:
             _keep_one_admin(buyer.memberships.select_for_update(), BuyerMembership.Role.ADMIN)
+        from marketplace.sso.sync import sync_members_changed
+
+        sync_members_changed(tenant=buyer, memberships=[membership], flag="0")  # before its app access goes
         membership.delete()
 
 
@@ -288,7 +299,12 @@ def org_unit_create(*, actor: User, name: str, code: str, parent_id: int | None)
             raise NotFound(_("No such organisation unit."))
     if OrgUnit.objects.filter(buyer=buyer, code=code).exists():
         raise Conflict(_("Another unit already has this code."), field_errors={"code": [_("Already used.")]})
-    return OrgUnit.objects.create(buyer=buyer, name=name, code=code, parent=parent)
+    from marketplace.sso.sync import sync_org_unit
+
+    with transaction.atomic():
+        unit = OrgUnit.objects.create(buyer=buyer, name=name, code=code, parent=parent)
+        sync_org_unit(unit=unit, flag="1")
+    return unit
 
 
 def org_unit_delete(*, actor: User, unit_id: int) -> None:
@@ -305,6 +321,9 @@ def org_unit_delete(*, actor: User, unit_id: int) -> None:
             raise Conflict(_("The root of the organisation tree cannot be deleted."))
         if unit.children.exists() or unit.members.exists():
             raise Conflict(_("Move this unit's sub-units and users elsewhere first."))
+        from marketplace.sso.sync import sync_org_unit
+
+        sync_org_unit(unit=unit, flag="0")
         unit.delete()
 
 

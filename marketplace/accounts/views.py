@@ -4,7 +4,6 @@ from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import PasswordResetForm
-from django.db.models import F
 from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -236,18 +235,18 @@ def _tree(units):
 
 @buyer_required(enterprise=True)
 def workbench(request):
-    from marketplace.orders.selectors import buyer_subscriptions
+    from marketplace.sso.selectors import workbench_apps
+    from marketplace.sso.sync import failed_syncs
 
     buyer = request.buyer
     is_admin = request.buyer_membership.role == BuyerMembership.Role.ADMIN
     tree = _tree(OrgUnit.objects.filter(buyer=buyer))
     units = [unit for unit, _depth in tree]
-    # One tile per app, however many subscriptions of it the tenant holds.
-    held = buyer_subscriptions(user=request.user).filter(product__delivery_kind="saas", status="active")
-    apps = {sub.product_id: sub for sub in held.order_by(F("expires_at").asc(nulls_last=True))}
-    context = {"apps": list(apps.values()), "is_admin": is_admin, "tree": tree}
+    apps = workbench_apps(membership=request.buyer_membership)
+    context = {"apps": apps if is_admin else [a for a in apps if a["may_open"]], "is_admin": is_admin, "tree": tree}
     if is_admin:
         context.update(
+            syncs=failed_syncs(tenant=buyer).select_related("instance__subscription__product")[:20],
             members=BuyerMembership.objects.filter(buyer=buyer)
             .select_related("user", "org_unit")
             .order_by("user__email"),

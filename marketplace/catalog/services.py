@@ -224,6 +224,10 @@ def publish_prerequisites(product: Product) -> list[str]:
 
         if not conformance_passed(product.seller_id):
             problems.append(_("Pass the conformance run of your produce interface (App tools > Interface debugging)."))
+        from marketplace.sso.selectors import login_test_passed
+
+        if not login_test_passed(product):
+            problems.append(_("Register the app for single sign-on and pass its login test (App tools > SSO)."))
     return problems
 
 

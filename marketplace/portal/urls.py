@@ -9,6 +9,7 @@ from marketplace.accounts import views as accounts_views
 from marketplace.catalog import urls as catalog_urls
 from marketplace.orders import urls as order_urls
 from marketplace.provisioning import urls as provisioning_urls
+from marketplace.sso import urls as sso_urls
 
 from . import views
 
@@ -27,6 +28,7 @@ seller_urlpatterns = [
     *catalog_urls.seller_urlpatterns,
     *order_urls.seller_urlpatterns,
     *provisioning_urls.seller_urlpatterns,
+    *sso_urls.seller_urlpatterns,
     *accounts_urls.seller_urlpatterns,
 ]
 
@@ -36,5 +38,6 @@ buyer_urlpatterns = [
     path("tickets/", views.buyer_tickets, name="tickets"),
     *order_urls.buyer_urlpatterns,
     *provisioning_urls.buyer_urlpatterns,
+    *sso_urls.buyer_urlpatterns,
     *accounts_urls.buyer_urlpatterns,
 ]

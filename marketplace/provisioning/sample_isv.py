@@ -12,7 +12,8 @@ interface on the receiving side:
   ``x-nonce`` and ``x-sign`` headers): tenants, the application's client id and secret (the secret
   arrives encrypted with our RSA public key), user authorisations and organisations.
 * **Single sign-on callback** (``GET /oauth/callback?code=&state=&tenant=``): the page the platform
-  redirects a signed-in user to. Exchanging the code for a token is left as a hook for now.
+  redirects a signed-in user to. The app redeems the code at the platform's token endpoint with its
+  client id and secret (from applicationSync, or given at start) and reads the user's details.
 * ``GET /health`` answers ``ok``; ``GET /app/{instanceId}`` and ``GET /admin/{instanceId}`` are tiny
   pages standing in for the seller's real application (the ``frontEndUrl`` and ``adminUrl``).
 
@@ -48,13 +49,15 @@ import socket
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 import uuid
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -297,6 +300,8 @@ class SampleISV:
         public_url: str = "",
         processing_rounds: int = 1,
         hang_seconds: float = 15.0,
+        oauth_client: tuple[str, str] | None = None,
+        platform_url: str = "",
         verbose: bool = False,
         log: Callable[[str], object] | None = None,
     ):
@@ -321,6 +326,10 @@ class SampleISV:
         # Single sign-on hook: set to a callable(code, state, tenant) that exchanges the code at the
         # platform's POST /api/v1/oauth2/token and returns what to show; None shows the code arrived.
         self.exchange_code: Callable[[str, str, str], object] | None = None
+        # The app's client id and secret, when known before any applicationSync (the demo), and the
+        # platform's base URL when no tenantSync said it (domainName).
+        self.oauth_client = oauth_client
+        self.platform_url = platform_url.rstrip("/")
 
         self._lock = threading.RLock()
         self._stopping = threading.Event()  # wakes "hang" sleepers when the server stops
@@ -1060,14 +1069,50 @@ class SampleISV:
             f"<p>Received an authorization code for tenant <b>{html.escape(tenant or '-')}</b> "
             f"(state <code>{html.escape(state or '-')}</code>).</p>"
         )
-        if self.exchange_code is not None:
-            result = self.exchange_code(code, state, tenant)
+        exchange = self.exchange_code or (self._sign_in if self._client_for(tenant) else None)
+        if exchange is not None:
+            result = exchange(code, state, tenant)
             with self._lock:
                 callback.exchange_result = result
             body += f"<p>Exchanged: <code>{html.escape(str(result))}</code></p>"
         else:
-            body += "<p>Single sign-on is not implemented in this sample yet: the code was not exchanged.</p>"
+            body += "<p>No client id and secret yet (applicationSync brings them): the code was not exchanged.</p>"
         return _html_page("Sample ISV: signed in", body)
+
+    def _client_for(self, tenant: str) -> tuple[str, str] | None:
+        """The app's client id and secret: the ones applicationSync brought for this tenant, any
+        applicationSync's (one app, one client), or the ones given at start."""
+        with self._lock:
+            apps = [a for (t, _app), a in self._applications.items() if t == tenant] or list(
+                self._applications.values()
+            )
+        if apps:
+            return apps[-1]["clientId"], apps[-1]["clientSecret"]
+        return self.oauth_client
+
+    def _sign_in(self, code: str, state: str, tenant: str) -> dict:
+        """What an app does at its callback: redeem the code (once, within 5 minutes) with its client
+        id and secret at the platform's token endpoint, then read who signed in. Returns the user
+        info, or {"error": ...}."""
+        client_id, client_secret = self._client_for(tenant)
+        with self._lock:
+            platform = self.platform_url or str(self._tenants.get(tenant, {}).get("domainName", "")).rstrip("/")
+        if not platform:
+            return {"error": "no platform URL: no tenantSync for this tenant and none given at start"}
+        form = {
+            "grant_type": "authorization_code",
+            "code": code,
+            "client_id": client_id,
+            "client_secret": client_secret,
+            "redirect_uri": self.oauth_callback_url,  # the same as in the authorize request, exactly
+        }
+        try:
+            token = _post_form(f"{platform}/api/v1/oauth2/token", form)
+            return _get_json(f"{platform}/api/v1/oauth2/userinfo", token["access_token"])
+        except urllib.error.HTTPError as error:
+            return {"error": f"HTTP {error.code}", "detail": error.read().decode(errors="replace")[:500]}
+        except (urllib.error.URLError, OSError, ValueError, KeyError) as error:
+            return {"error": f"{type(error).__name__}: {error}"}
 
     def _page(self, path: str) -> Response:
         """Stand-ins for the seller's application (frontEndUrl) and its administration (adminUrl)."""
@@ -1152,6 +1197,26 @@ class _Handler(BaseHTTPRequestHandler):
         pass  # SampleISV.dispatch logs one line per request when verbose
 
 
+def _checked(url: str) -> str:
+    if urlsplit(url).scheme not in ("http", "https"):
+        raise ValueError(f"not an http(s) URL: {url}")
+    return url
+
+
+def _post_form(url: str, form: dict) -> dict:
+    request = urllib.request.Request(  # noqa: S310 - http(s) only, checked
+        _checked(url), data=urlencode(form).encode(), headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        return json.load(response)
+
+
+def _get_json(url: str, bearer: str) -> dict:
+    request = urllib.request.Request(_checked(url), headers={"Authorization": f"Bearer {bearer}"})  # noqa: S310
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        return json.load(response)
+
+
 # --- entry points ---------------------------------------------------------------------------------
 
 
@@ -1189,9 +1254,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--access-key", default=DEMO_ACCESS_KEY)
     parser.add_argument("--public-url", default="")
     parser.add_argument("--private-key-file", default="")
+    parser.add_argument("--oauth-client", default="", help="CLIENT_ID:SECRET of the app, until applicationSync")
+    parser.add_argument("--platform-url", default="", help="the platform's base URL, until tenantSync")
     args = parser.parse_args(argv)
     key = load_or_create_private_key(args.private_key_file) if args.private_key_file else None
-    isv = SampleISV(args.access_key, private_key=key, public_url=args.public_url, verbose=True)
+    client = tuple(args.oauth_client.split(":", 1)) if ":" in args.oauth_client else None
+    isv = SampleISV(
+        args.access_key,
+        private_key=key,
+        public_url=args.public_url,
+        oauth_client=client,
+        platform_url=args.platform_url,
+        verbose=True,
+    )
     isv.bind(args.host, args.port)
     print(isv.describe())
     print("RSA public key (upload it in the seller center for applicationSync):")

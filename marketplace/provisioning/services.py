@@ -614,7 +614,10 @@ def _schedule_retry(message: ProduceMessage, exchange: Exchange, now) -> None:
     if message.activity == "newInstance":
         _schedule_new_instance(message, exchange, now)
         return
-    if now + _seconds("RETRY_EVERY") > message.created_at + _seconds("RETRY_FOR"):
+    # The window is counted in whole steps from the first attempt (0, 10, … 60 minutes): the few
+    # milliseconds each attempt takes must not cost the last one.
+    step = _seconds("RETRY_EVERY")
+    if now + step > message.created_at + _seconds("RETRY_FOR") + step / 2:
         message.status = ProduceMessage.Status.PARKED
         message.finished_at = now
         return
@@ -735,6 +738,9 @@ def _apply(message: ProduceMessage, data: dict, *, now) -> None:
     elif message.activity == "releaseInstance":
         instance.status = Instance.Status.RELEASED
         instance.save(update_fields=["status", "updated_at"])
+        from marketplace.sso.sync import sync_instance_released
+
+        sync_instance_released(instance=instance, now=now)  # joint SaaS: tenantSync 0
 
 
 def _made_instance(message: ProduceMessage, data: dict, key: str | None) -> tuple[Instance, list[str]]:
@@ -836,6 +842,10 @@ def _instances_made(made, keys, *, now) -> dict[int, tuple[str, bool]]:
     lines = [m.order_line for m, _i in new if m.order_line.order_id not in refunded]
     if not lines:
         return results
+    from marketplace.sso.sync import sync_instances_made
+
+    # Joint SaaS with single sign-on: tenant, app, organisation and users to the seller (one query when none is).
+    sync_instances_made(instances=[i for m, i in new if m.order_line.order_id not in refunded], now=now)
     OrderLine.objects.filter(pk__in=[line.pk for line in lines]).update(provisioned_at=now)
     for line in lines:
         line.provisioned_at = now
@@ -878,15 +888,23 @@ def messages_deliver_due(*, now: datetime | None = None, limit: int = 500, threa
 
 
 def message_retry(*, actor: User, message_id, now: datetime | None = None) -> ProduceMessage:
-    """The seller (or operations) retries a failed or waiting message now."""
+    """The seller (or operations) retries a failed or waiting message now; a buyer tenant's
+    administrator, the sync calls about its tenant's instances."""
     now = now or timezone.now()
     membership = getattr(actor, "seller_membership", None)
+    tenant = getattr(actor, "buyer_membership", None)
     with transaction.atomic():
         qs = ProduceMessage.objects.select_for_update()
         if not actor.is_staff:
-            if not seller_can(membership, "apptools.manage"):
+            scopes = []
+            if seller_can(membership, "apptools.manage"):
+                scopes.append(Q(seller_id=membership.seller_id))
+            if tenant is not None and tenant.role == tenant.Role.ADMIN:
+                tenant_instances = Instance.objects.filter(subscription__buyer_id=tenant.buyer_id).values("pk")
+                scopes.append(Q(kind=ProduceMessage.Kind.SYNC, instance_id__in=tenant_instances))
+            if not scopes:
                 raise NotAllowed(_("Your role does not allow this."))
-            qs = qs.filter(seller_id=membership.seller_id)
+            qs = qs.filter(Q(*scopes, _connector=Q.OR))
         message = qs.filter(pk=as_id(message_id, _("No such message."))).first()
         if message is None:
             raise NotFound(_("No such message."))

@@ -4,8 +4,11 @@ buyer opens it from purchased services and reveals the sign-in details after re-
 import pytest
 from playwright.sync_api import expect
 
+from marketplace.accounts.models import BuyerMembership
+from marketplace.orders import services as orders
 from marketplace.provisioning.models import Instance, ProduceMessage
-from tests.factories import PASSWORD, PlanFactory
+from marketplace.sso.services import app_access_set, app_register
+from tests.factories import PASSWORD, EnterpriseFactory, PlanFactory, ProductFactory, UserFactory
 
 from .conftest import login
 
@@ -49,3 +52,41 @@ def test_a_paid_saas_order_gets_its_instance_and_the_buyer_sees_the_sign_in_deta
     page.get_by_role("button", name="查看").click()
     expect(page.locator("[data-testid=username]")).to_have_text(made.user_name)
     expect(page.locator("[data-testid=password]")).to_have_text(made.password)
+
+
+def test_a_tenant_user_opens_the_app_from_the_workbench_and_is_signed_in_to_it(
+    page, live_server, integration, isv, seller_user, django_capture_on_commit_callbacks
+):
+    # given a joint SaaS app registered for single sign-on, held by a tenant, Alice given access
+    integration.rsa_public_key = isv.public_key_pem
+    integration.save()
+    isv.platform_url = live_server.url
+    product = ProductFactory(
+        seller=integration.seller, status="published", trade_mode="joint", delivery_kind="saas", name_zh="示例客户管理"
+    )
+    plan = PlanFactory(product=product, price=100)
+    app_register(actor=seller_user, product_id=product.pk, redirect_uris=isv.oauth_callback_url)
+    admin, alice = UserFactory(), UserFactory(name="Alice")
+    tenant = EnterpriseFactory(member=admin)
+    order = orders.order_create(actor=admin, plan_id=plan.pk)
+    orders.order_pay(actor=admin, order_id=order.pk, method="online")
+    membership = BuyerMembership.objects.create(buyer=tenant, user=alice, role="user")
+    app_access_set(actor=admin, product_id=product.pk, membership_ids=[membership.pk])
+    assert isv.count("applicationSync") == 1 and isv.count("authSync") >= 1
+
+    # when Alice opens it from the enterprise workbench
+    login(page, alice.email, PASSWORD)
+    page.goto("/buyer/workbench/")
+    with page.context.expect_page() as opened:
+        page.locator("[data-testid=workbench-app]", has_text="示例客户管理").get_by_test_id("open-app").click()
+    app = opened.value
+    app.wait_for_load_state()
+
+    # then she lands on the app's callback with a code and her tenant, and the app signed her in
+    assert app.url.startswith(isv.oauth_callback_url + "?code=")
+    assert f"tenant={tenant.code}" in app.url
+    expect(app.locator("body")).to_contain_text(alice.email)
+    (callback,) = isv.oauth_callbacks
+    assert callback.tenant == tenant.code
+    assert callback.exchange_result["userName"] == alice.email
+    assert callback.exchange_result["tenant"] == tenant.code

@@ -61,7 +61,8 @@ def test_password_reset_by_e_mail(client, buyer_user, django_capture_on_commit_c
     form_url = client.get(path)["Location"]
     response = client.post(form_url, {"new_password1": "brand-new-pass-77", "new_password2": "brand-new-pass-77"})
     assert response.status_code == 302
-    assert client.login(username=buyer_user.email, password="brand-new-pass-77")
+    response = client.post("/accounts/login/", {"username": buyer_user.email, "password": "brand-new-pass-77"})
+    assert response.status_code == 302 and client.get("/buyer/").status_code == 200
 
 
 def test_unknown_email_reset_sends_nothing_but_looks_the_same(client, django_capture_on_commit_callbacks):

@@ -1,6 +1,7 @@
 import pytest
 from django.contrib.auth import authenticate
 from django.core.management import CommandError, call_command
+from django.test import RequestFactory
 
 from marketplace.accounts.models import Buyer, Seller, User
 from marketplace.catalog.models import DeliveryKind, Product, TradeMode
@@ -24,7 +25,8 @@ def test_seed_demo_makes_every_role_and_is_idempotent(settings):
     assert snapshot() == first
 
     for email in DEMO_USERS:
-        assert authenticate(username=email, password="demo-pass-2026") is not None, email
+        sign_in = RequestFactory().post("/accounts/login/")  # the sign-in lockout (axes) needs the request
+        assert authenticate(sign_in, username=email, password="demo-pass-2026") is not None, email
     assert User.objects.get(email="ops@example.com").is_superuser
     seller_admin = User.objects.get(email="seller@example.com").seller_membership
     assert seller_admin.role == "admin" and seller_admin.seller.application.status == "approved"

@@ -9,6 +9,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.db import connection
+from django.utils import timezone
+from oauth2_provider.models import Application
 
 from billing.models import LedgerEntry
 from marketplace.catalog import services as catalog
@@ -25,6 +27,7 @@ from marketplace.provisioning.models import (
     ProduceMessage,
     SellerIntegration,
 )
+from marketplace.sso.models import AppRegistration, LoginTest
 from tests.factories import PlanFactory, ProductFactory, seller_member
 
 from .conftest import ACCESS_KEY
@@ -390,11 +393,22 @@ def test_a_joint_saas_product_cannot_be_submitted_for_review_without_a_passing_r
     product.refresh_from_db()
     assert (product.status, product.submitted_at) == ("draft", None)
 
-    # when a run passes
+    # when a run passes, the single sign-on login test is still missing
     isv.behaviour = "normal"
     assert debugging.conformance_run(actor=seller_user).passed
+    with pytest.raises(ValidationFailed, match="pass its login test"):
+        catalog.product_submit(actor=seller_user, product_id=product.pk)
 
-    # then it can be submitted
+    # once the app passed its login test too, it can be submitted
+    application = Application.objects.create(
+        client_id="joint-app", client_type="confidential", authorization_grant_type="authorization-code"
+    )
+    registration = AppRegistration.objects.create(product=product, application=application)
+    test = LoginTest.objects.create(registration=registration, user=seller_user, code_redeemed_at=timezone.now())
+    with pytest.raises(ValidationFailed, match="pass its login test"):  # the app never read the user
+        catalog.product_submit(actor=seller_user, product_id=product.pk)
+    test.userinfo_read_at = timezone.now()
+    test.save()
     catalog.product_submit(actor=seller_user, product_id=product.pk)
     product.refresh_from_db()
     assert product.status == "pending_review"

@@ -1026,6 +1026,23 @@ def test_other_activities_are_retried_every_ten_minutes_for_an_hour_then_parked(
     assert (message.status, message.attempts, instance.status) == ("succeeded", 8, "frozen")
 
 
+def test_attempts_that_run_a_little_late_still_get_the_whole_hour(integration, isv, saas_plan, paid):
+    order = paid(saas_plan)
+    expiry = order.lines.get().validity_end
+    isv.set_behaviour("000005", activities=["updateInstanceStatus"])
+    orders.subscriptions_expire(now=expiry)
+    message = ProduceMessage.objects.get(activity="updateInstanceStatus")
+
+    # each attempt runs when the previous one scheduled it, plus the 200 ms it took
+    at = expiry
+    for _attempt in range(7):
+        services.message_deliver(message_id=message.pk, now=at)
+        message.refresh_from_db()
+        at = message.next_attempt_at + timedelta(milliseconds=200)
+
+    assert (message.status, message.attempts) == ("parked", 7)
+
+
 def test_a_message_without_a_produce_key_waits_and_says_why(seller, integration, isv, saas_plan, paid):
     integration.seller.access_keys.update(revoked_at=timezone.now())
 

@@ -14,6 +14,11 @@ class TokenView(ObtainAuthToken):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "auth"
 
+    def get_serializer_context(self):
+        # The sign-in lockout (django-axes) marks the request it is given; the Django request, not
+        # DRF's wrapper, is what its middleware reads to answer a locked-out sign-in with 403 JSON.
+        return {**super().get_serializer_context(), "request": self.request._request}
+
 
 class MeView(APIView):
     @extend_schema(

@@ -41,6 +41,9 @@ DEMO_PRODUCE_URL = "http://127.0.0.1:8765/produce"
 DEMO_SYNC_BASE_URL = "http://127.0.0.1:8765"
 DEMO_DEPLOY_URL = "http://127.0.0.1:8765/deploy"
 DEMO_PRODUCE_KEY = "demo-produce-access-key-2026"
+DEMO_SSO_CLIENT_ID = "demo-crm"
+DEMO_SSO_CLIENT_SECRET = "demo-crm-secret-2026"
+DEMO_SSO_REDIRECT_URI = "http://127.0.0.1:8765/oauth/callback"
 
 CATEGORIES = [
     ("crm", "客户关系管理", "CRM", 1),
@@ -326,6 +329,7 @@ class Command(BaseCommand):
         # The seller's server (the sample ISV, started by `make run`) takes over from here: the past
         # was delivered by hand, today's SaaS orders get their instances through produce calls.
         self.integration(demo)
+        self.sso_app(products["crm"], enterprise)
         self.live_services(products, buyer, enterprise)
 
     def integration(self, seller):
@@ -352,6 +356,22 @@ class Command(BaseCommand):
             seller=seller, purpose=AccessKey.Purpose.PRODUCE, revoked_at__isnull=True
         ).exists():
             access_key_issue(seller=seller, purpose=AccessKey.Purpose.PRODUCE, secret=DEMO_PRODUCE_KEY)
+
+    def sso_app(self, crm, tenant):
+        """Demo CRM signs users in with the platform (client demo-crm), and Alice of the tenant may use it."""
+        from marketplace.sso.models import AppAccess, AppRegistration
+        from marketplace.sso.services import app_register
+
+        if not AppRegistration.objects.filter(product=crm).exists():
+            app_register(
+                actor=User.objects.get(email="seller@example.com"),
+                product_id=crm.pk,
+                redirect_uris=DEMO_SSO_REDIRECT_URI,
+                client_id=DEMO_SSO_CLIENT_ID,
+                secret=DEMO_SSO_CLIENT_SECRET,
+            )
+        alice = tenant.memberships.get(user__email="alice@example.com")
+        AppAccess.objects.get_or_create(membership=alice, product=crm)
 
     def live_services(self, products, buyer, tenant):
         """A trial in progress for the demo buyer, and the tenant's active Demo CRM (with its

@@ -31,11 +31,36 @@ class Command(BaseCommand):
             default="normal",
             help="Misbehave for a demo: refuse, hang, error500, bad_json, processing, ...",
         )
+        parser.add_argument(
+            "--oauth-client", default="", help="CLIENT_ID:SECRET of the app for single sign-on, until applicationSync."
+        )
+        parser.add_argument("--platform-url", default="", help="The platform's base URL, until a tenantSync says it.")
         parser.add_argument("--quiet", action="store_true", help="Do not print a line per request.")
 
-    def handle(self, *args, host, port, access_key, public_url, private_key_file, behaviour, quiet, **options):
+    def handle(
+        self,
+        *args,
+        host,
+        port,
+        access_key,
+        public_url,
+        private_key_file,
+        behaviour,
+        oauth_client,
+        platform_url,
+        quiet,
+        **options,
+    ):
         private_key = load_or_create_private_key(private_key_file) if private_key_file else None
-        isv = SampleISV(access_key, private_key=private_key, public_url=public_url, verbose=not quiet, log=self._log)
+        isv = SampleISV(
+            access_key,
+            private_key=private_key,
+            public_url=public_url,
+            oauth_client=tuple(oauth_client.split(":", 1)) if ":" in oauth_client else None,
+            platform_url=platform_url,
+            verbose=not quiet,
+            log=self._log,
+        )
         try:
             isv.behaviour = behaviour
         except ValueError as error:
