@@ -735,6 +735,10 @@ def _apply(message: ProduceMessage, data: dict, *, now) -> None:
             Instance.Status.FROZEN if message.payload.get("status") == "FREEZE" else Instance.Status.ACTIVE
         )
         instance.save(update_fields=["status", "updated_at"])
+    elif message.activity == "refreshInstance":
+        from marketplace.sso.sync import sync_instance_changed
+
+        sync_instance_changed(instance=instance, order_number=message.payload.get("orderId"), now=now)  # tenantSync 2
     elif message.activity == "releaseInstance":
         instance.status = Instance.Status.RELEASED
         instance.save(update_fields=["status", "updated_at"])

@@ -15,6 +15,7 @@ seller with a sync base URL, get sync calls. The tenant id on the wire is ``Buye
 | cause | calls |
 |---|---|
 | an instance made | tenantSync 1, applicationSync 1, allOrgSync, authSync 1 (admins and users given access) |
+| an instance renewed, converted or upgraded (refreshInstance succeeded) | tenantSync 2 (its order) |
 | an instance released | tenantSync 0 |
 | the client secret issued or rotated | applicationSync 1 / 2 to every live instance |
 | app access given / taken away | authSync 1 / 3 |
@@ -266,16 +267,27 @@ def sync_instances_made(*, instances, now=None) -> list[ProduceMessage]:
     return _queue_many(messages)
 
 
-def sync_instance_released(*, instance, now=None) -> list[ProduceMessage]:
-    """A released instance: tenantSync 0, if the seller's server was told about it by sync calls."""
+def _sync_tenant(instance, flag: str, order_number: str | None, now) -> list[ProduceMessage]:
+    """tenantSync ``flag`` about an instance the seller's server was told about by sync calls."""
     now = now or timezone.now()
     if not ProduceMessage.objects.filter(instance_id=instance.pk, kind=SYNC).exists():
-        return []  # not joint SaaS, no sync URL, or released before it was ever synced
+        return []  # not joint SaaS, no sync URL, or never synced
     if not _syncing_sellers([instance.seller_id]):
         return []
     instance = Instance.objects.select_related("subscription__buyer", "order_line__order").get(pk=instance.pk)
     tenant = instance.subscription.buyer
-    return _queue_many([_tenant_sync(instance, tenant, instance.order_line.order.number, "0", now)])
+    return _queue_many([_tenant_sync(instance, tenant, order_number or instance.order_line.order.number, flag, now)])
+
+
+def sync_instance_released(*, instance, now=None) -> list[ProduceMessage]:
+    """A released instance: tenantSync 0."""
+    return _sync_tenant(instance, "0", None, now)
+
+
+def sync_instance_changed(*, instance, order_number: str, now=None) -> list[ProduceMessage]:
+    """An instance renewed, converted from a trial or upgraded (its refreshInstance succeeded):
+    tenantSync 2 with the order that changed it."""
+    return _sync_tenant(instance, "2", order_number, now)
 
 
 def sync_app_credentials(*, registration, flag, now=None) -> list[ProduceMessage]:

@@ -408,6 +408,50 @@ def test_a_release_sends_tenant_sync_0(isv, registration, joint_plan, acme, buy,
     assert syncs(isv, start) == []
 
 
+def test_a_renewal_sends_tenant_sync_2_with_its_order_after_the_refresh(
+    isv, registration, joint_plan, acme, buy, django_capture_on_commit_callbacks
+):
+    tenant, admin, _alice, _bob = acme
+    first = buy(joint_plan, admin.user)
+    instance = Instance.objects.get()
+    subscription = first.lines.get().subscription
+    start = len(isv.received)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        renewal = orders.order_create(
+            actor=admin.user, plan_id=joint_plan.pk, order_type="RENEW", subscription_id=subscription.pk
+        )
+        orders.order_pay(actor=admin.user, order_id=renewal.pk, method="online")
+
+    assert [r.activity for r in isv.received[start:]] == ["refreshInstance", "tenantSync"]
+    changed = isv.received[-1].payload
+    assert (changed["flag"], changed["instanceId"], changed["tenantId"], changed["orderId"]) == (
+        "2",
+        instance.instance_id,
+        tenant.code,
+        renewal.number,
+    )
+    assert isv.tenants[tenant.code]["flag"] == "2"
+
+
+def test_a_refresh_of_a_product_without_single_sign_on_sends_no_tenant_sync(
+    isv, integration, joint_plan, acme, buy, django_capture_on_commit_callbacks
+):
+    _tenant, admin, _alice, _bob = acme
+    first = buy(joint_plan, admin.user)  # joint SaaS, but never registered for single sign-on
+    with django_capture_on_commit_callbacks(execute=True):
+        renewal = orders.order_create(
+            actor=admin.user,
+            plan_id=joint_plan.pk,
+            order_type="RENEW",
+            subscription_id=first.lines.get().subscription_id,
+        )
+        orders.order_pay(actor=admin.user, order_id=renewal.pk, method="online")
+    assert isv.count("refreshInstance") == 1
+    assert syncs(isv) == []
+    assert not sync_messages().exists()
+
+
 # --- retries, parking, the tenant's retry ---------------------------------------------------------
 
 
