@@ -599,12 +599,196 @@ def bench_token_endpoint(scale):
     }
 
 
+# --- seller ticket list ------------------------------------------------------------------------------
+
+# One ticket per generated row ``g`` of a seller's share: statuses mixed by a hash of ``g`` (about 28%
+# open), the open ones opened in the last 30 days (due times set, many past), the rest over a year.
+TICKETS_INSERT = """
+INSERT INTO tickets_ticket (number, seller_id, buyer_id, opened_by_id, product_id, order_id, category, title,
+       description, status, assignee_id, cause, solution, rating, rating_comment, created_at, updated_at,
+       accepted_at, resolved_at, closed_at, first_response_due_at, resolution_due_at, sla_used,
+       sla_running_since, resolution_target)
+SELECT 'T' || lpad((%(offset)s + g)::text, 14, '0'), t.seller_id, b.min_id + (g::bigint * 7919) %% %(buyers)s,
+       %(opener)s, p.id, NULL, (ARRAY['usage','fault','account','billing','statement_dispute','other'])[1 + g %% 6],
+       'Bench ticket ' || g || ': the console does not load after the upgrade',
+       'Steps to reproduce: sign in, open the console, wait. Nothing loads.', t.status,
+       CASE WHEN t.status <> 'pending_acceptance' AND g %% 3 > 0
+            THEN (%(assignees)s::bigint[])[1 + g %% cardinality(%(assignees)s::bigint[])] END,
+       CASE WHEN t.status IN ('pending_confirmation', 'completed') THEN 'A cache was stale.' ELSE '' END,
+       CASE WHEN t.status IN ('pending_confirmation', 'completed') THEN 'Cleared it.' ELSE '' END,
+       CASE WHEN t.status = 'completed' AND g %% 2 = 0 THEN 1 + g %% 5 END, '',
+       t.created_at, t.created_at + interval '1 hour',
+       CASE WHEN t.status <> 'pending_acceptance' THEN t.created_at + interval '1 hour' END,
+       CASE WHEN t.status IN ('pending_confirmation', 'completed') THEN t.created_at + interval '2 days' END,
+       CASE WHEN t.status IN ('completed', 'withdrawn') THEN t.created_at + interval '3 days' END,
+       t.created_at + interval '4 hours', t.created_at + interval '5 days', interval '0',
+       CASE WHEN t.status IN ('pending_acceptance', 'processing') THEN t.created_at END, interval '40 hours'
+FROM generate_series(1, %(n)s) g
+CROSS JOIN LATERAL (
+    SELECT %(first_seller)s + g %% %(sellers)s AS seller_id, s.status,
+           now() - interval '1 second' * ((g::bigint * 7919) %% CASE WHEN s.status IN
+               ('pending_acceptance', 'processing', 'awaiting_feedback', 'pending_confirmation')
+               THEN 30 * 86400 ELSE 365 * 86400 END) AS created_at
+    FROM (SELECT CASE WHEN h < 8 THEN 'pending_acceptance' WHEN h < 18 THEN 'processing'
+                      WHEN h < 23 THEN 'awaiting_feedback' WHEN h < 28 THEN 'pending_confirmation'
+                      WHEN h < 90 THEN 'completed' ELSE 'withdrawn' END AS status
+          FROM (SELECT (g::bigint * 2654435761) %% 100 AS h) hh) s
+) t
+JOIN catalog_product p ON p.seller_id = t.seller_id,
+(SELECT min(id) AS min_id FROM accounts_buyer) b
+"""
+
+
+def tickets_fixture(n, big, limit, sellers):
+    """``sellers`` sellers of one product each and ``n`` tickets: ``big`` of the first seller, ``limit``
+    of the second, the rest spread over the others. Returns the two sellers' admins."""
+    from marketplace.accounts.models import SellerMembership, User
+    from tickets.models import ReceptionSettings
+
+    reset()
+    make_sellers(sellers)
+    buyers = 1000
+    sql(
+        """INSERT INTO accounts_buyer (kind, name, code, created_at)
+             SELECT 'enterprise', '基准客户 ' || g, 'TB' || lpad(g::text, 8, '0'), now()
+             FROM generate_series(1, %(n)s) g;
+           INSERT INTO catalog_category (slug, name_zh, name_en, position) VALUES ('bench', '基准', 'Bench', 0);
+           INSERT INTO catalog_product (seller_id, category_id, trade_mode, delivery_kind, supervised, auto_deploy,
+                name_zh, name_en, summary_zh, summary_en, description_zh, description_en, status, rejection_reason,
+                delist_reason, delisted_by_platform, credit_coupon_enabled, credit_line_enabled, created_at, updated_at,
+                deploy_parameters)
+             SELECT s.id, c.id, 'general', 'saas', false, false, '基准产品 ' || s.id, 'Bench product ' || s.id,
+                    '', '', '', '', 'published', '', '', false, false, false, now(), now(), '[]'
+             FROM accounts_seller s, catalog_category c;""",
+        {"n": buyers},
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT min(id) FROM accounts_seller")
+        first = cursor.fetchone()[0]
+    opener, _ = User.objects.get_or_create(email="bench-ticket-opener@bench.example.com", defaults={"name": "开单人"})
+    admins, staff = [], {}
+    for seller_id, tag in ((first, "big"), (first + 1, "limit")):
+        team = []
+        for role in ("admin", "support", "support"):
+            user, _ = User.objects.get_or_create(
+                email=f"bench-tickets-{tag}-{len(team)}@bench.example.com", defaults={"name": f"{tag} {role}"}
+            )
+            SellerMembership.objects.create(seller_id=seller_id, user=user, role=role)
+            team.append(user)
+        ReceptionSettings.objects.create(seller_id=seller_id, accepts_tickets=True)
+        admins.append(team[0])
+        staff[seller_id] = [u.pk for u in team]
+    shares = [  # (first seller, sellers, tickets, assignees)
+        (first, 1, big, staff[first]),
+        (first + 1, 1, limit, staff[first + 1]),
+        (first + 2, sellers - 2, n - big - limit, [opener.pk]),
+    ]
+    offset = 0
+    for first_seller, count, tickets, assignees in shares:
+        sql(
+            TICKETS_INSERT,
+            {
+                "offset": offset,
+                "n": tickets,
+                "first_seller": first_seller,
+                "sellers": count,
+                "buyers": buyers,
+                "opener": opener.pk,
+                "assignees": assignees,
+            },
+        )
+        offset += tickets
+    # As autovacuum leaves a table after a bulk load: statistics and the visibility map.
+    sql("VACUUM (ANALYZE) tickets_ticket")
+    sql("ANALYZE")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT seller_id, count(*) FROM tickets_ticket WHERE seller_id < %s GROUP BY 1", [first + 2])
+        assert dict(cursor.fetchall()) == {first: big, first + 1: limit}
+    return admins
+
+
+def bench_ticket_list(scale):
+    """The seller center's ticket list (/seller/tickets/), first page, through the test client: a seller
+    of ``big`` tickets among ``n`` against one of 100 in the same database, each logged in as its admin.
+    The pages must take the same number of queries; the ratio is the unfiltered page's."""
+    from django.db import reset_queries
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import reverse
+
+    n = max(20_000, int(100_000 * scale))
+    big, limit, sellers = n // 10, 100, 200
+    big_admin, limit_admin = tickets_fixture(n, big, limit, sellers)
+    url = reverse("seller:tickets")
+    variants = {"all": "", "open": "?status=open"}
+    clients = {}
+    for key, user in (("ours", big_admin), ("limit", limit_admin)):
+        clients[key] = Client()
+        clients[key].force_login(user)
+
+    def get(key, query):
+        response = clients[key].get(url + query)
+        assert response.status_code == 200, response.status_code
+        return response
+
+    queries, rows = {}, {}
+    for variant, query in variants.items():
+        for key in clients:
+            for _ in range(10):  # warm-up: caches, translations, templates, the database's buffers
+                get(key, query)
+            with CaptureQueriesContext(connection) as ctx:
+                response = get(key, query)
+            queries[f"{variant}_{key}"] = len(ctx.captured_queries)
+            rows[f"{variant}_{key}"] = response.content.count(b'data-testid="ticket-row"')
+        assert queries[f"{variant}_ours"] == queries[f"{variant}_limit"], (variant, queries)
+        assert rows[f"{variant}_ours"] == rows[f"{variant}_limit"] == 20, (variant, rows)
+
+    repeat = 150
+    times = {f"{variant}_{key}": [] for variant in variants for key in clients}
+    for _ in range(repeat):  # interleaved, so that both see the same machine
+        for variant, query in variants.items():
+            for key in clients:
+                reset_queries()  # DEBUG keeps a log of queries; keep it short
+                start = time.perf_counter()
+                get(key, query)
+                times[f"{variant}_{key}"].append(time.perf_counter() - start)
+    median = {k: statistics.median(v) for k, v in times.items()}
+    pages = {
+        variant: {
+            "ours_ms": round(median[f"{variant}_ours"] * 1000, 3),
+            "limit_ms": round(median[f"{variant}_limit"] * 1000, 3),
+            "ratio": round(median[f"{variant}_ours"] / median[f"{variant}_limit"], 3),
+            "queries": queries[f"{variant}_ours"],
+        }
+        for variant in variants
+    }
+    for variant, page in pages.items():
+        print(f"  ticket_list {variant:<8} {page}", flush=True)
+    ours_s, limit_s = median["all_ours"], median["all_limit"]
+    return {
+        "name": "ticket_list",
+        "n": n,
+        "sellers": sellers,
+        "big_seller_tickets": big,
+        "limit_seller_tickets": limit,
+        "repeat": repeat,
+        "ours_s": ours_s,
+        "limit_s": limit_s,
+        "ratio": ours_s / limit_s,
+        "queries": {"ours": queries["all_ours"], "limit": queries["all_limit"]},
+        "pages": pages,
+        "max_ratio": max(page["ratio"] for page in pages.values()),
+        "target_ratio": 1.5,
+    }
+
+
 BENCHMARKS = {
     "statement_generation": bench_statement_generation,
     "export_csv": bench_export_csv,
     "export_xlsx": bench_export_xlsx,
     "produce_delivery": bench_produce_delivery,
     "token_endpoint": bench_token_endpoint,
+    "ticket_list": bench_ticket_list,
 }
 
 

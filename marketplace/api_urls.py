@@ -8,4 +8,5 @@ urlpatterns = [
     path("", include("marketplace.orders.api.urls")),
     path("", include("billing.api.urls")),
     path("", include("marketplace.provisioning.api.urls")),
+    path("", include("tickets.api.urls")),
 ]

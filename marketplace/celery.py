@@ -30,5 +30,7 @@ BEAT_SCHEDULE = {
     "generate-statements": ("billing.tasks.generate_due_statements", crontab(minute=0)),
     "remind-invoice-deadlines": ("billing.tasks.remind_invoice_deadlines", crontab(minute=30, hour=9)),
     "purge-expired-exports": ("billing.tasks.purge_expired_exports", crontab(minute=15, hour=3)),
+    # Tickets the customer did not confirm in time complete by themselves.
+    "auto-complete-tickets": ("tickets.tasks.auto_complete_tickets", crontab(minute=40)),
 }
 app.conf.beat_schedule = {name: {"task": task, "schedule": sched} for name, (task, sched) in BEAT_SCHEDULE.items()}

@@ -317,6 +317,8 @@ MARKETPLACE = {
     "ONBOARDING_MIN_SUPPORT_HOURS_PER_DAY": 8,
     # Unpaid orders are closed after this many minutes.
     "UNPAID_ORDER_TTL_MINUTES": env.int("UNPAID_ORDER_TTL_MINUTES", default=24 * 60),
+    # Tickets waiting for the customer's confirmation complete by themselves after this many days.
+    "TICKET_AUTO_COMPLETE_DAYS": env.int("TICKET_AUTO_COMPLETE_DAYS", default=7),
     # Invitations to join a tenant or a seller expire after this many days.
     "INVITATION_TTL_DAYS": 7,
     # The sandbox payment gateway fails every charge when this is on (for demos and tests).
@@ -354,6 +356,8 @@ LOGGING = {
         # Their debug lines carry authorization codes and refresh tokens: never below INFO.
         "oauthlib": {"level": "INFO"},
         "oauth2_provider": {"level": "INFO"},
+        # Every successful sign-in and its bookkeeping at INFO; failures and lockouts stay.
+        "axes": {"level": "WARNING"},
     },
 }
 

@@ -11,6 +11,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("marketplace.accounts.urls")),
     path("invoicing/", include("invoicing.urls")),
+    path("tickets/", include("tickets.urls")),
     path("seller/", include((portal_urls.seller_urlpatterns, "seller"))),
     path("buyer/", include((portal_urls.buyer_urlpatterns, "buyer"))),
     path("", include((portal_urls.portal_urlpatterns, "portal"))),

@@ -35,6 +35,12 @@ PAGES = [
     ("debugging", "seller@example.com", "/seller/app-tools/debugging/"),
     ("guide", "seller@example.com", "/seller/app-tools/guide/"),
     ("seller-sso", "seller@example.com", "/seller/app-tools/sso/"),
+    ("seller-tickets", "seller-support@example.com", "/seller/tickets/"),
+    ("seller-ticket", "seller-support@example.com", "/seller/tickets/1/"),
+    ("ticket-settings", "seller@example.com", "/seller/tickets/settings/"),
+    ("buyer-tickets", "buyer@example.com", "/buyer/tickets/"),
+    ("buyer-ticket", "buyer@example.com", "/buyer/tickets/3/"),
+    ("ticket-open", "buyer@example.com", "/buyer/tickets/new/1/"),
     ("app-access", "tenant-admin@example.com", "/buyer/workbench/apps/1/access/"),
     (
         "sso-refused",

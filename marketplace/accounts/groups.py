@@ -34,6 +34,8 @@ VIEW_ALL = [
     "billing.view_usagerecord",
     "invoicing.view_sellerinvoice",
     "refunds.view_refund",
+    "tickets.view_ticket",
+    "tickets.view_receptionsettings",
 ]
 
 GROUPS = {
@@ -57,6 +59,7 @@ GROUPS = {
         "billing.add_feetier",
         "billing.change_feetier",
         "billing.delete_feetier",
+        "tickets.change_ticket",
     ],
     "finance": [
         *VIEW_ALL,
@@ -68,7 +71,7 @@ GROUPS = {
         "billing.post_adjustment",
         "invoicing.verify_sellerinvoice",
     ],
-    "support": VIEW_ALL,
+    "support": [*VIEW_ALL, "tickets.change_ticket"],  # step in on tickets
 }
 
 

@@ -44,7 +44,10 @@ def product_detail(request, pk):
     product = selectors.product_public_detail(product_id=pk)
     if product is None:
         raise Http404
-    return render(request, "catalog/product_detail.html", {"product": product})
+    from tickets.selectors import accepting_seller_ids
+
+    takes_tickets = bool(accepting_seller_ids([product.seller_id]))
+    return render(request, "catalog/product_detail.html", {"product": product, "takes_tickets": takes_tickets})
 
 
 # --- seller center: product management ---------------------------------------------------------

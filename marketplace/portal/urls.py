@@ -10,6 +10,7 @@ from marketplace.catalog import urls as catalog_urls
 from marketplace.orders import urls as order_urls
 from marketplace.provisioning import urls as provisioning_urls
 from marketplace.sso import urls as sso_urls
+from tickets import urls as ticket_urls
 
 from . import views
 
@@ -22,22 +23,22 @@ portal_urlpatterns = [
 seller_urlpatterns = [
     path("", views.seller_dashboard, name="dashboard"),
     path("invoices/", views.seller_invoices, name="invoices"),
-    path("tickets/", views.seller_tickets, name="tickets"),
     path("cooperation/", views.seller_cooperation, name="cooperation"),
     *billing_urls.seller_urlpatterns,
     *catalog_urls.seller_urlpatterns,
     *order_urls.seller_urlpatterns,
     *provisioning_urls.seller_urlpatterns,
     *sso_urls.seller_urlpatterns,
+    *ticket_urls.seller_urlpatterns,
     *accounts_urls.seller_urlpatterns,
 ]
 
 buyer_urlpatterns = [
     path("", views.buyer_dashboard, name="dashboard"),
     path("invoices/", views.buyer_invoices, name="invoices"),
-    path("tickets/", views.buyer_tickets, name="tickets"),
     *order_urls.buyer_urlpatterns,
     *provisioning_urls.buyer_urlpatterns,
     *sso_urls.buyer_urlpatterns,
+    *ticket_urls.buyer_urlpatterns,
     *accounts_urls.buyer_urlpatterns,
 ]

@@ -14,6 +14,7 @@ from marketplace.core.errors import NotFound, as_id
 from marketplace.core.services import notification_mark_read
 from marketplace.core.views import paginate
 from marketplace.orders import selectors as order_selectors
+from tickets import selectors as ticket_selectors
 
 from .access import buyer_required, seller_required
 
@@ -34,8 +35,19 @@ def seller_dashboard(request):
             "stats": stats,
             "supervision": order_selectors.seller_supervision_count(seller_id=seller.pk),
             "recent_orders": recent,
+            "tickets": _seller_ticket_counts(request),
         },
     )
+
+
+def _seller_ticket_counts(request):
+    from marketplace.accounts.roles import seller_can
+    from tickets.models import Ticket
+    from tickets.selectors import status_counts
+
+    if not seller_can(request.seller_membership, "tickets.manage"):
+        return None
+    return status_counts(Ticket.objects.filter(seller_id=request.seller.pk))
 
 
 @buyer_required
@@ -45,7 +57,12 @@ def buyer_dashboard(request):
     return render(
         request,
         "portal/buyer_dashboard.html",
-        {"stats": stats, "recent_orders": recent, "credit": order_selectors.buyer_credit(user=request.user)},
+        {
+            "stats": stats,
+            "recent_orders": recent,
+            "credit": order_selectors.buyer_credit(user=request.user),
+            "tickets": ticket_selectors.status_counts(ticket_selectors.buyer_tickets_base(request.buyer_membership)),
+        },
     )
 
 
@@ -53,11 +70,6 @@ def buyer_dashboard(request):
 @seller_required("invoices.manage")
 def seller_invoices(request):
     return render(request, "portal/seller_invoices.html")
-
-
-@seller_required("tickets.manage")
-def seller_tickets(request):
-    return render(request, "portal/seller_tickets.html")
 
 
 @seller_required("cooperation.manage")
@@ -68,11 +80,6 @@ def seller_cooperation(request):
 @buyer_required
 def buyer_invoices(request):
     return render(request, "portal/buyer_invoices.html")
-
-
-@buyer_required
-def buyer_tickets(request):
-    return render(request, "portal/buyer_tickets.html")
 
 
 @login_required

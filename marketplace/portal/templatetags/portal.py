@@ -55,10 +55,13 @@ TONES = {
         "running",
         "open",
         "parked",
+        "pending_acceptance",
+        "awaiting_feedback",
+        "pending_confirmation",
     },
     "danger": {"rejected", "failed", "cancelled", "closed", "suspended"},
-    "info": {"draft", "refunded", "expired", "frozen", "carried_over", "answered", "verified"},
-    "": {"delisted", "released", "not_required"},
+    "info": {"processing", "draft", "refunded", "expired", "frozen", "carried_over", "answered", "verified"},
+    "": {"delisted", "released", "not_required", "withdrawn"},
 }
 TONE_OF = {status: tone for tone, statuses in TONES.items() for status in statuses}
 

@@ -331,6 +331,55 @@ class Command(BaseCommand):
         self.integration(demo)
         self.sso_app(products["crm"], enterprise)
         self.live_services(products, buyer, enterprise)
+        self.tickets(products)
+
+    def tickets(self, products):
+        """The demo seller takes tickets Monday to Friday 9:00-12:00 and 13:00-18:00 (and Saturday
+        mornings); the demo buyer and tenant have tickets in several states."""
+        from datetime import time as clock
+
+        from tickets import services as ticket_services
+        from tickets.models import Ticket
+
+        seller_admin = User.objects.get(email="seller@example.com")
+        support = User.objects.get(email="seller-support@example.com")
+        windows = [(d, clock(9), clock(12)) for d in range(5)] + [(d, clock(13), clock(18)) for d in range(5)]
+        ticket_services.reception_update(
+            actor=seller_admin, accepts_tickets=True, windows=[*windows, (5, clock(9), clock(12))]
+        )
+        if Ticket.objects.exists():
+            return
+        buyer, alice = User.objects.get(email="buyer@example.com"), User.objects.get(email="alice@example.com")
+        crm, now = products["crm"], timezone.now()
+
+        def opened(user, title, text, days_ago, category="usage"):
+            return ticket_services.ticket_open(
+                actor=user,
+                product_id=crm.pk,
+                category=category,
+                title=title,
+                description=text,
+                now=now - timedelta(days=days_ago),
+            )
+
+        opened(buyer, "导出客户列表时报错", "点击“导出”后页面提示 500 错误，附件是截图。", 0, "fault")
+        waiting = opened(alice, "如何批量导入联系人？", "我们有 3000 个联系人在 Excel 里，能否批量导入？", 1)
+        ticket_services.ticket_accept(actor=support, ticket_id=waiting.pk, now=now - timedelta(hours=20))
+        ticket_services.ticket_request_feedback(
+            actor=support,
+            ticket_id=waiting.pk,
+            body="请提供 Excel 的列名，我们帮您确认模板。",
+            now=now - timedelta(hours=19),
+        )
+        done = opened(buyer, "发票抬头需要修改", "请把发票抬头改为公司全称。", 5, "billing")
+        ticket_services.ticket_accept(actor=support, ticket_id=done.pk, now=now - timedelta(days=4, hours=20))
+        ticket_services.ticket_resolve(
+            actor=support,
+            ticket_id=done.pk,
+            cause="下单时填写的是简称。",
+            solution="已按公司全称重开发票，请在“我的发票”中下载。",
+            now=now - timedelta(days=4),
+        )
 
     def integration(self, seller):
         from marketplace.provisioning.sample_isv import load_or_create_private_key
