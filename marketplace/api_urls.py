@@ -9,4 +9,5 @@ urlpatterns = [
     path("", include("billing.api.urls")),
     path("", include("marketplace.provisioning.api.urls")),
     path("", include("tickets.api.urls")),
+    path("", include("invoicing.api.urls")),
 ]

@@ -30,6 +30,10 @@ BEAT_SCHEDULE = {
     "generate-statements": ("billing.tasks.generate_due_statements", crontab(minute=0)),
     "remind-invoice-deadlines": ("billing.tasks.remind_invoice_deadlines", crontab(minute=30, hour=9)),
     "purge-expired-exports": ("billing.tasks.purge_expired_exports", crontab(minute=15, hour=3)),
+    # Buyers' invoices: the issuer is reminded the day before the 7-day deadline; letters whose
+    # stamping task was lost are stamped.
+    "remind-invoice-requests": ("invoicing.tasks.remind_invoice_requests", crontab(minute=10, hour=9)),
+    "stamp-due-letters": ("invoicing.tasks.stamp_due_letters", crontab(minute="*/5")),
     # Tickets the customer did not confirm in time complete by themselves.
     "auto-complete-tickets": ("tickets.tasks.auto_complete_tickets", crontab(minute=40)),
 }

@@ -317,6 +317,12 @@ MARKETPLACE = {
     "ONBOARDING_MIN_SUPPORT_HOURS_PER_DAY": 8,
     # Unpaid orders are closed after this many minutes.
     "UNPAID_ORDER_TTL_MINUTES": env.int("UNPAID_ORDER_TTL_MINUTES", default=24 * 60),
+    # Buyers' invoices: issued within this many days of the request; explanation letters are
+    # stamped this many seconds after they are asked for (about 5 minutes; 0 in tests).
+    "INVOICES": {
+        "ISSUE_WITHIN_DAYS": 7,
+        "LETTER_STAMP_SECONDS": env.int("LETTER_STAMP_SECONDS", default=300),
+    },
     # Tickets waiting for the customer's confirmation complete by themselves after this many days.
     "TICKET_AUTO_COMPLETE_DAYS": env.int("TICKET_AUTO_COMPLETE_DAYS", default=7),
     # Invitations to join a tenant or a seller expire after this many days.

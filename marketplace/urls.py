@@ -4,6 +4,7 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from invoicing import urls as invoicing_urls
 from marketplace.catalog import urls as catalog_urls
 from marketplace.portal import urls as portal_urls
 
@@ -12,6 +13,7 @@ urlpatterns = [
     path("accounts/", include("marketplace.accounts.urls")),
     path("invoicing/", include("invoicing.urls")),
     path("tickets/", include("tickets.urls")),
+    path("", include((invoicing_urls.public_urlpatterns, "verify"))),
     path("seller/", include((portal_urls.seller_urlpatterns, "seller"))),
     path("buyer/", include((portal_urls.buyer_urlpatterns, "buyer"))),
     path("", include((portal_urls.portal_urlpatterns, "portal"))),

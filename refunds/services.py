@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from billing.services.ledger import ledger_post_refund
+from invoicing.services.buyer_invoices import invoice_blocks_refund
 from marketplace.accounts.models import User
 from marketplace.core.errors import Conflict, ValidationFailed
 from marketplace.core.money import ZERO, quantize
@@ -20,9 +21,21 @@ from marketplace.provisioning.services import provisioning_on_refunded
 from .models import Refund
 
 
-def refund_record(*, line_id, amount, reason: str, actor: User | None = None, now: datetime | None = None) -> Refund:
+def refund_record(
+    *,
+    line_id,
+    amount,
+    reason: str,
+    actor: User | None = None,
+    now: datetime | None = None,
+    invoice_check: bool = True,
+) -> Refund:
     """Record a refund paid on an order line: never more than was paid, a negative ledger entry
-    when the line was already settled, and the order marked refunded once fully paid back."""
+    when the line was already settled, and the order marked refunded once fully paid back.
+
+    An invoice of the order that is out (issued, delivered, being returned) must be returned or
+    voided first. ``invoice_check=False`` is for the platform's own automatic refunds (a failed
+    delivery), which do not wait for the buyer."""
     now = now or timezone.now()
     try:
         amount = quantize(Decimal(str(amount)))
@@ -36,6 +49,11 @@ def refund_record(*, line_id, amount, reason: str, actor: User | None = None, no
         line = lock(OrderLine.objects.select_related("order"), line_id, _("No such order line."))
         if line.order.status not in (Order.Status.PAID, Order.Status.FAILED):
             raise Conflict(_("This order cannot be refunded in its current state."))
+        if invoice_check and invoice_blocks_refund(order_id=line.order_id):
+            raise Conflict(
+                _("Order %(n)s has an invoice out: it must be returned or voided before the refund is paid.")
+                % {"n": line.order.number}
+            )
         already = line.refunds.aggregate(total=Sum("amount"))["total"] or ZERO
         if amount > line.amount - already:
             raise Conflict(_("At most CNY %(left)s of this line is left to refund.") % {"left": line.amount - already})

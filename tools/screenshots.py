@@ -41,6 +41,12 @@ PAGES = [
     ("buyer-tickets", "buyer@example.com", "/buyer/tickets/"),
     ("buyer-ticket", "buyer@example.com", "/buyer/tickets/3/"),
     ("ticket-open", "buyer@example.com", "/buyer/tickets/new/1/"),
+    ("seller-invoices", "seller-finance@example.com", "/seller/invoices/"),
+    ("seller-invoice", "seller-finance@example.com", "/seller/invoices/2/"),
+    ("buyer-invoices", "tenant-admin@example.com", "/buyer/invoices/"),
+    ("buyer-invoice", "tenant-admin@example.com", "/buyer/invoices/1/"),
+    ("invoice-letters", "tenant-admin@example.com", "/buyer/invoices/letters/"),
+    ("admin-invoices", "ops@example.com", "/admin/invoicing/invoicerequest/"),
     ("app-access", "tenant-admin@example.com", "/buyer/workbench/apps/1/access/"),
     (
         "sso-refused",

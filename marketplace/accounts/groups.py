@@ -33,6 +33,9 @@ VIEW_ALL = [
     "billing.view_exportjob",
     "billing.view_usagerecord",
     "invoicing.view_sellerinvoice",
+    "invoicing.view_invoicerequest",
+    "invoicing.view_explanationletter",
+    "invoicing.view_invoiceprofile",
     "refunds.view_refund",
     "tickets.view_ticket",
     "tickets.view_receptionsettings",
@@ -60,6 +63,7 @@ GROUPS = {
         "billing.change_feetier",
         "billing.delete_feetier",
         "tickets.change_ticket",
+        "invoicing.issue_invoicerequest",
     ],
     "finance": [
         *VIEW_ALL,
@@ -70,6 +74,7 @@ GROUPS = {
         "billing.pay_statement",
         "billing.post_adjustment",
         "invoicing.verify_sellerinvoice",
+        "invoicing.issue_invoicerequest",
     ],
     "support": [*VIEW_ALL, "tickets.change_ticket"],  # step in on tickets
 }

@@ -72,6 +72,9 @@ class OutboundEmail(models.Model):
         default=False,
         help_text=_("Password resets and invitations: the body is hidden in the back office and erased once sent."),
     )
+    # A file in private storage sent along (an invoice PDF), and the name the recipient sees.
+    attachment = models.CharField(_("attachment"), max_length=255, blank=True)
+    attachment_name = models.CharField(_("attachment name"), max_length=200, blank=True)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     last_error = models.TextField(_("last error"), blank=True)

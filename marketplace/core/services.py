@@ -3,7 +3,7 @@
 from collections.abc import Iterable
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
@@ -13,14 +13,24 @@ from .models import Notification, OutboundEmail
 EMAIL_RETRY_MINUTES = (1, 5, 30, 120, 720)
 
 
-def email_queue(*, to: str, subject: str, body: str, sensitive: bool = False) -> OutboundEmail:
+def email_queue(
+    *, to: str, subject: str, body: str, sensitive: bool = False, attachment: str = "", attachment_name: str = ""
+) -> OutboundEmail:
     """Write an e-mail to the outbox; a worker delivers it after the transaction commits.
 
     ``sensitive`` e-mails (sign-in links: password resets, invitations) are hidden from the back
-    office and their body is erased once delivered."""
+    office and their body is erased once delivered. ``attachment`` is the name of a file in private
+    storage, sent as ``attachment_name``."""
     from .tasks import deliver_email
 
-    email = OutboundEmail.objects.create(to=to, subject=subject[:255], body=body, sensitive=sensitive)
+    email = OutboundEmail.objects.create(
+        to=to,
+        subject=subject[:255],
+        body=body,
+        sensitive=sensitive,
+        attachment=attachment,
+        attachment_name=attachment_name[:200],
+    )
     transaction.on_commit(lambda: deliver_email.delay(email.pk))
     return email
 
@@ -38,7 +48,14 @@ def email_deliver(*, email_id: int, now=None) -> bool:
             return False
         email.attempts += 1
         try:
-            send_mail(email.subject, email.body, settings.DEFAULT_FROM_EMAIL, [email.to])
+            message = EmailMessage(email.subject, email.body, settings.DEFAULT_FROM_EMAIL, [email.to])
+            if email.attachment:
+                from .uploads import content_type_for, private_storage
+
+                with private_storage().open(email.attachment, "rb") as f:
+                    name = email.attachment_name or email.attachment.rsplit("/", 1)[-1]
+                    message.attach(name, f.read(), content_type_for(name))
+            message.send()
         except Exception as exc:  # the transport failed: retry later, give up after the schedule
             email.last_error = f"{type(exc).__name__}: {exc}"[:2000]
             if email.attempts > len(EMAIL_RETRY_MINUTES):

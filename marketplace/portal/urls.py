@@ -4,6 +4,7 @@ namespace ``buyer``). Each app contributes its pages; the portal adds the shell.
 from django.urls import path
 
 from billing import urls as billing_urls
+from invoicing import urls as invoicing_urls
 from marketplace.accounts import urls as accounts_urls
 from marketplace.accounts import views as accounts_views
 from marketplace.catalog import urls as catalog_urls
@@ -22,7 +23,6 @@ portal_urlpatterns = [
 
 seller_urlpatterns = [
     path("", views.seller_dashboard, name="dashboard"),
-    path("invoices/", views.seller_invoices, name="invoices"),
     path("cooperation/", views.seller_cooperation, name="cooperation"),
     *billing_urls.seller_urlpatterns,
     *catalog_urls.seller_urlpatterns,
@@ -30,15 +30,16 @@ seller_urlpatterns = [
     *provisioning_urls.seller_urlpatterns,
     *sso_urls.seller_urlpatterns,
     *ticket_urls.seller_urlpatterns,
+    *invoicing_urls.seller_urlpatterns,
     *accounts_urls.seller_urlpatterns,
 ]
 
 buyer_urlpatterns = [
     path("", views.buyer_dashboard, name="dashboard"),
-    path("invoices/", views.buyer_invoices, name="invoices"),
     *order_urls.buyer_urlpatterns,
     *provisioning_urls.buyer_urlpatterns,
     *sso_urls.buyer_urlpatterns,
     *ticket_urls.buyer_urlpatterns,
+    *invoicing_urls.buyer_urlpatterns,
     *accounts_urls.buyer_urlpatterns,
 ]

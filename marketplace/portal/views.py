@@ -66,20 +66,9 @@ def buyer_dashboard(request):
     )
 
 
-# Sections whose content arrives with their own features; each page already says what it will hold.
-@seller_required("invoices.manage")
-def seller_invoices(request):
-    return render(request, "portal/seller_invoices.html")
-
-
 @seller_required("cooperation.manage")
 def seller_cooperation(request):
     return render(request, "portal/seller_cooperation.html")
-
-
-@buyer_required
-def buyer_invoices(request):
-    return render(request, "portal/buyer_invoices.html")
 
 
 @login_required

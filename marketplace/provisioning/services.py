@@ -676,7 +676,9 @@ def _fail_order(message: ProduceMessage, now) -> None:
         )
     left = line.amount - refunded_amount(line)  # operations may have refunded part (or all) of it already
     if left > 0 and order.status == Order.Status.FAILED:
-        refund_record(line_id=line.pk, amount=left, reason=str(gettext_lazy("Provisioning failed")), now=now)
+        refund_record(
+            line_id=line.pk, amount=left, reason=str(gettext_lazy("Provisioning failed")), now=now, invoice_check=False
+        )
     if line.subscription_id:
         Subscription.objects.filter(pk=line.subscription_id).update(status=Subscription.Status.RELEASED)
     notify(

@@ -86,3 +86,31 @@ def test_many_notices_at_once_reach_each_recipient_once_in_their_language(django
     assert sorted(m.to[0] for m in mail.outbox) == sorted([english.email, "desk@example.com", chinese.email])
     assert "审核" in next(m.body for m in mail.outbox if m.to == [chinese.email])
     assert OutboundEmail.objects.filter(status="sent").count() == 3
+
+
+def test_an_attachment_in_private_storage_goes_out_with_its_e_mail(private_media, django_capture_on_commit_callbacks):
+    from django.core.files.base import ContentFile
+
+    from marketplace.core.services import email_queue
+    from marketplace.core.uploads import private_storage
+
+    name = private_storage().save("buyer-invoices/abc.pdf", ContentFile(b"%PDF-1.4 invoice"))
+    with django_capture_on_commit_callbacks(execute=True):
+        email_queue(
+            to="x@example.com", subject="Invoice", body="Attached.", attachment=name, attachment_name="发票.pdf"
+        )
+
+    assert OutboundEmail.objects.get().status == "sent"
+    (sent,) = mail.outbox
+    assert sent.attachments == [("发票.pdf", b"%PDF-1.4 invoice", "application/pdf")]
+
+
+def test_an_e_mail_whose_attachment_is_gone_is_retried_not_lost(private_media, django_capture_on_commit_callbacks):
+    from marketplace.core.services import email_queue
+
+    with django_capture_on_commit_callbacks(execute=True):
+        email_queue(to="x@example.com", subject="Invoice", body="b", attachment="buyer-invoices/missing.pdf")
+
+    email = OutboundEmail.objects.get()
+    assert email.status == "pending" and email.attempts == 1 and "missing.pdf" in email.last_error
+    assert mail.outbox == []

@@ -33,7 +33,7 @@ from marketplace.catalog.models import Category, DeliveryKind, Plan, Product, Tr
 from marketplace.core.errors import ServiceError
 from marketplace.core.validators import uscc_check_char
 from marketplace.orders import services as order_services
-from marketplace.orders.models import CreditAccount, OrderType, PaymentMethod, Subscription
+from marketplace.orders.models import CreditAccount, Order, OrderType, PaymentMethod, Subscription
 from marketplace.provisioning.models import AccessKey, SellerIntegration
 from marketplace.provisioning.services import access_key_issue
 
@@ -332,6 +332,84 @@ class Command(BaseCommand):
         self.sso_app(products["crm"], enterprise)
         self.live_services(products, buyer, enterprise)
         self.tickets(products)
+        self.invoices()
+
+    def invoices(self):
+        """Invoice profiles, and requests in several states: the tenant's electronic invoice issued
+        by the seller (with a stamped explanation letter), the buyer's paper request waiting for the
+        seller, a joint-product request waiting for the platform."""
+        from invoicing import services as invoice_services
+        from invoicing.models import InvoicedOrder, InvoiceRequest
+
+        buyer, admin = User.objects.get(email="buyer@example.com"), User.objects.get(email="tenant-admin@example.com")
+        seller_finance = User.objects.get(email="seller-finance@example.com")
+        if InvoiceRequest.objects.exists():
+            return
+        personal = invoice_services.profile_save(actor=buyer, data={"kind": "individual", "title": "刘买家"})
+        company = invoice_services.profile_save(
+            actor=admin,
+            data={
+                "kind": "company",
+                "title": "示例集团有限公司",
+                "tax_id": "91350100M000100Y43",
+                "address": "福州市鼓楼区示例路 1 号",
+                "phone": "0591-88888888",
+                "bank_name": "示例银行福州分行",
+                "bank_account": "6222 0000 1111 2222",
+                "vat_kind": "special",
+            },
+        )
+
+        def free_paid_orders(user, issuer):
+            taken = InvoicedOrder.objects.filter(active=True).values("order_id")
+            orders = (
+                Order.objects.filter(placed_by=user, status=Order.Status.PAID, amount__gt=0)
+                .exclude(pk__in=taken)
+                .prefetch_related("lines")
+                .order_by("-paid_at")
+            )
+            return [o for o in orders if invoice_services.issuer_for(o) == issuer]
+
+        seller_orders = [
+            o for o in free_paid_orders(admin, "seller") if o.seller_id == seller_finance.seller_membership.seller_id
+        ]
+        if seller_orders:
+            issued = invoice_services.invoice_request_submit(
+                actor=admin,
+                order_ids=[seller_orders[0].pk],
+                profile_id=company.pk,
+                medium="electronic",
+                recipient_email="tenant-admin@example.com",
+            )
+            invoice_services.invoice_issue(
+                actor=seller_finance,
+                request_id=issued.pk,
+                invoice_number="26352000000012345678",
+                generate=True,
+            )
+            letter = invoice_services.letter_request(actor=admin, request_id=issued.pk)
+            invoice_services.letter_stamp(letter_id=letter.pk)
+        demo_seller = seller_finance.seller_membership.seller_id
+        own_orders = [o for o in free_paid_orders(buyer, "seller") if o.seller_id == demo_seller]
+        if own_orders:
+            invoice_services.invoice_request_submit(
+                actor=buyer,
+                order_ids=[own_orders[0].pk],
+                profile_id=personal.pk,
+                medium="paper",
+                recipient="刘买家",
+                recipient_phone="13800000000",
+                mailing_address="上海市浦东新区示例大道 100 号",
+            )
+        platform_orders = free_paid_orders(admin, "platform")
+        if platform_orders:
+            invoice_services.invoice_request_submit(
+                actor=admin,
+                order_ids=[platform_orders[0].pk],
+                profile_id=company.pk,
+                medium="digital",
+                recipient_email="tenant-admin@example.com",
+            )
 
     def tickets(self, products):
         """The demo seller takes tickets Monday to Friday 9:00-12:00 and 13:00-18:00 (and Saturday

@@ -1,7 +1,7 @@
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404
 
-from .models import SellerInvoice
+from ..models import SellerInvoice
 
 
 @login_required

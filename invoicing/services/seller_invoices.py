@@ -19,7 +19,7 @@ from marketplace.core.services import notify
 from marketplace.core.state import lock, move, record
 from marketplace.core.uploads import validate_upload
 
-from .models import SellerInvoice
+from ..models import SellerInvoice
 
 
 def seller_invoice_submit(
