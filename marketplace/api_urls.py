@@ -10,4 +10,5 @@ urlpatterns = [
     path("", include("marketplace.provisioning.api.urls")),
     path("", include("tickets.api.urls")),
     path("", include("invoicing.api.urls")),
+    path("", include("refunds.api.urls")),
 ]

@@ -34,6 +34,9 @@ BEAT_SCHEDULE = {
     # stamping task was lost are stamped.
     "remind-invoice-requests": ("invoicing.tasks.remind_invoice_requests", crontab(minute=10, hour=9)),
     "stamp-due-letters": ("invoicing.tasks.stamp_due_letters", crontab(minute="*/5")),
+    # Refunds: approved ones not paid yet are retried; unanswered requests go to operations.
+    "pay-due-refunds": ("refunds.tasks.pay_due_refunds", crontab(minute="*/5")),
+    "escalate-unanswered-refunds": ("refunds.tasks.escalate_unanswered_refunds", crontab(minute=25)),
     # Tickets the customer did not confirm in time complete by themselves.
     "auto-complete-tickets": ("tickets.tasks.auto_complete_tickets", crontab(minute=40)),
 }

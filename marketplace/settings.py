@@ -323,6 +323,15 @@ MARKETPLACE = {
         "ISSUE_WITHIN_DAYS": 7,
         "LETTER_STAMP_SECONDS": env.int("LETTER_STAMP_SECONDS", default=300),
     },
+    # Refunds (DOMAIN.md section 8): no-reason refunds of non-supervised SaaS within this many days
+    # of payment, at most this many per buyer account a year; a seller answers a request within
+    # this many days or it goes to operations; approved refunds are paid back within 3 hours.
+    "REFUNDS": {
+        "NO_REASON_DAYS": 5,
+        "NO_REASON_PER_YEAR": 10,
+        "SELLER_ANSWER_DAYS": env.int("REFUND_SELLER_ANSWER_DAYS", default=7),
+        "PAY_WITHIN_HOURS": 3,
+    },
     # Tickets waiting for the customer's confirmation complete by themselves after this many days.
     "TICKET_AUTO_COMPLETE_DAYS": env.int("TICKET_AUTO_COMPLETE_DAYS", default=7),
     # Invitations to join a tenant or a seller expire after this many days.

@@ -47,6 +47,9 @@ PAGES = [
     ("buyer-invoice", "tenant-admin@example.com", "/buyer/invoices/1/"),
     ("invoice-letters", "tenant-admin@example.com", "/buyer/invoices/letters/"),
     ("admin-invoices", "ops@example.com", "/admin/invoicing/invoicerequest/"),
+    ("seller-refunds", "seller-finance@example.com", "/seller/refunds/"),
+    ("seller-refund", "seller-finance@example.com", "/seller/refunds/1/"),
+    ("buyer-refunds", "buyer@example.com", "/buyer/refunds/"),
     ("app-access", "tenant-admin@example.com", "/buyer/workbench/apps/1/access/"),
     (
         "sso-refused",

@@ -37,6 +37,8 @@ VIEW_ALL = [
     "invoicing.view_explanationletter",
     "invoicing.view_invoiceprofile",
     "refunds.view_refund",
+    "refunds.view_refundrequest",
+    "refunds.view_refundattempt",
     "tickets.view_ticket",
     "tickets.view_receptionsettings",
 ]
@@ -64,6 +66,7 @@ GROUPS = {
         "billing.delete_feetier",
         "tickets.change_ticket",
         "invoicing.issue_invoicerequest",
+        "refunds.decide_refundrequest",
     ],
     "finance": [
         *VIEW_ALL,
@@ -75,6 +78,7 @@ GROUPS = {
         "billing.post_adjustment",
         "invoicing.verify_sellerinvoice",
         "invoicing.issue_invoicerequest",
+        "refunds.decide_refundrequest",
     ],
     "support": [*VIEW_ALL, "tickets.change_ticket"],  # step in on tickets
 }

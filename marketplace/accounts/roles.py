@@ -16,6 +16,7 @@ SELLER_CAPABILITIES: dict[str, set[str]] = {
     "orders.view": {R.ADMIN, R.FINANCE, R.SUPPORT, R.DEVELOPER},
     "settlement.view": {R.ADMIN, R.FINANCE},
     "invoices.manage": {R.ADMIN, R.FINANCE},
+    "refunds.manage": {R.ADMIN, R.FINANCE},
     "tickets.manage": {R.ADMIN, R.SUPPORT},
     "cooperation.manage": {R.ADMIN},
     "apptools.manage": {R.ADMIN, R.DEVELOPER},

@@ -149,6 +149,7 @@ class OrderLine(models.Model):
     unit_price = MoneyField(_("unit price"))
     amount = MoneyField(_("amount"))
     payment_method = models.CharField(_("payment method"), max_length=16, choices=PaymentMethod.choices, blank=True)
+    refunded = MoneyField(_("refunded"))
     validity_start = models.DateTimeField(_("valid from"), null=True, blank=True)
     validity_end = models.DateTimeField(_("valid until"), null=True, blank=True)
     supervision = models.CharField(
@@ -167,6 +168,10 @@ class OrderLine(models.Model):
         indexes = [models.Index(fields=["seller", "supervision"])]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gte=0), name="orderline_amount_not_negative"),
+            # Refunds never exceed what was paid, whatever races: the database has the last word.
+            models.CheckConstraint(
+                condition=Q(refunded__gte=0) & Q(refunded__lte=F("amount")), name="orderline_refunded_within_paid"
+            ),
             models.CheckConstraint(
                 condition=Q(validity_end__isnull=True)
                 | Q(validity_start__isnull=True)
@@ -273,6 +278,8 @@ class CreditTransaction(models.Model):
         LIMIT_SET = "limit_set", _("Credit limit set")
         CREDIT_SPEND = "credit_spend", _("Credit used")
         CREDIT_REPAY = "credit_repay", _("Credit repaid")
+        COUPON_REFUND = "coupon_refund", _("Refunded to the coupon balance")
+        CREDIT_REFUND = "credit_refund", _("Refunded to the credit line")
 
     account = models.ForeignKey(
         CreditAccount, on_delete=models.PROTECT, related_name="transactions", verbose_name=_("account")

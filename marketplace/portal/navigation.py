@@ -24,6 +24,7 @@ SELLER_NAV = (
     NavItem(_("Orders"), "seller:orders", "orders.view", "list", "/seller/orders/"),
     NavItem(_("Settlement"), "seller:settlement", "settlement.view", "wallet", "/seller/settlement/"),
     NavItem(_("Invoices"), "seller:invoices", "invoices.manage", "receipt", "/seller/invoices/"),
+    NavItem(_("Refunds"), "seller:refunds", "refunds.manage", "wallet", "/seller/refunds/"),
     NavItem(_("Tickets"), "seller:tickets", "tickets.manage", "chat", "/seller/tickets/"),
     NavItem(_("Cooperation applications"), "seller:cooperation", "cooperation.manage", "star", "/seller/cooperation/"),
     NavItem(_("App tools"), "seller:app_tools", "apptools.manage", "tool", "/seller/app-tools/"),
@@ -35,6 +36,7 @@ BUYER_NAV = (
     NavItem(_("My orders"), "buyer:orders", "", "list", "/buyer/orders/"),
     NavItem(_("Purchased services"), "buyer:services", "", "box", "/buyer/services/"),
     NavItem(_("My invoices"), "buyer:invoices", "", "receipt", "/buyer/invoices/"),
+    NavItem(_("Refunds"), "buyer:refunds", "", "wallet", "/buyer/refunds/"),
     NavItem(_("Tickets"), "buyer:tickets", "", "chat", "/buyer/tickets/"),
     NavItem(_("Enterprise workbench"), "buyer:workbench", "", "users", "/buyer/workbench/"),
 )

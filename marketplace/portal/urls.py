@@ -11,6 +11,7 @@ from marketplace.catalog import urls as catalog_urls
 from marketplace.orders import urls as order_urls
 from marketplace.provisioning import urls as provisioning_urls
 from marketplace.sso import urls as sso_urls
+from refunds import urls as refund_urls
 from tickets import urls as ticket_urls
 
 from . import views
@@ -31,6 +32,7 @@ seller_urlpatterns = [
     *sso_urls.seller_urlpatterns,
     *ticket_urls.seller_urlpatterns,
     *invoicing_urls.seller_urlpatterns,
+    *refund_urls.seller_urlpatterns,
     *accounts_urls.seller_urlpatterns,
 ]
 
@@ -41,5 +43,6 @@ buyer_urlpatterns = [
     *sso_urls.buyer_urlpatterns,
     *ticket_urls.buyer_urlpatterns,
     *invoicing_urls.buyer_urlpatterns,
+    *refund_urls.buyer_urlpatterns,
     *accounts_urls.buyer_urlpatterns,
 ]

@@ -33,7 +33,7 @@ from marketplace.catalog.models import Category, DeliveryKind, Plan, Product, Tr
 from marketplace.core.errors import ServiceError
 from marketplace.core.validators import uscc_check_char
 from marketplace.orders import services as order_services
-from marketplace.orders.models import CreditAccount, Order, OrderType, PaymentMethod, Subscription
+from marketplace.orders.models import CreditAccount, Order, OrderLine, OrderType, PaymentMethod, Subscription
 from marketplace.provisioning.models import AccessKey, SellerIntegration
 from marketplace.provisioning.services import access_key_issue
 
@@ -333,6 +333,30 @@ class Command(BaseCommand):
         self.live_services(products, buyer, enterprise)
         self.tickets(products)
         self.invoices()
+        self.refunds()
+
+    def refunds(self):
+        """A negotiated refund waiting for the seller on one of the buyer's supervised lines."""
+        from refunds import services as refund_services
+        from refunds.models import RefundRequest
+
+        if RefundRequest.objects.exists():
+            return
+        buyer = User.objects.get(email="buyer@example.com")
+        lines = OrderLine.objects.filter(
+            order__placed_by=buyer, order__status=Order.Status.PAID, supervision=OrderLine.Supervision.IN_PROGRESS
+        ).select_related("order", "product")
+        for line in lines.order_by("-order__paid_at"):
+            decision = refund_services.refund_eligibility(line=line)
+            if decision.allowed and not decision.full:
+                refund_services.refund_request_create(
+                    actor=buyer,
+                    line_id=line.pk,
+                    reason_code="not_as_described",
+                    reason_text="部分功能与商品描述不符，申请退还一半费用。",
+                    amount=(decision.max_amount / 2).quantize(Decimal("0.01")),
+                )
+                return
 
     def invoices(self):
         """Invoice profiles, and requests in several states: the tenant's electronic invoice issued

@@ -15,10 +15,10 @@ from marketplace.accounts.models import User
 from marketplace.core.errors import Conflict, ValidationFailed
 from marketplace.core.money import ZERO, quantize
 from marketplace.core.state import lock, move, record
-from marketplace.orders.models import Order, OrderLine
+from marketplace.orders.models import Order, OrderLine, OrderType, Subscription
 from marketplace.provisioning.services import provisioning_on_refunded
 
-from .models import Refund
+from ..models import Refund
 
 
 def refund_record(
@@ -54,12 +54,15 @@ def refund_record(
                 _("Order %(n)s has an invoice out: it must be returned or voided before the refund is paid.")
                 % {"n": line.order.number}
             )
-        already = line.refunds.aggregate(total=Sum("amount"))["total"] or ZERO
-        if amount > line.amount - already:
-            raise Conflict(_("At most CNY %(left)s of this line is left to refund.") % {"left": line.amount - already})
+        if amount > line.amount - line.refunded:
+            raise Conflict(
+                _("At most CNY %(left)s of this line is left to refund.") % {"left": line.amount - line.refunded}
+            )
         refund = Refund.objects.create(
             order_line=line, amount=amount, reason=reason.strip(), refunded_at=now, actor=actor
         )
+        line.refunded += amount  # the row is locked; a CHECK constraint keeps it within what was paid
+        line.save(update_fields=["refunded"])
         ledger_post_refund(refund=refund, now=now)
         order = Order.objects.select_for_update().get(pk=line.order_id)
         refunded = Refund.objects.filter(order_line__order=order).aggregate(total=Sum("amount"))["total"] or ZERO
@@ -73,6 +76,11 @@ def refund_record(
                 at=now,
             )
             provisioning_on_refunded(order=order, now=now)  # a SaaS instance is released
+            if order.order_type == OrderType.RENEW:  # a renewal not yet in effect no longer extends the service
+                for renewed in order.lines.filter(validity_start__gt=now):
+                    Subscription.objects.filter(pk=renewed.subscription_id, expires_at=renewed.validity_end).update(
+                        expires_at=renewed.validity_start
+                    )
         else:
             record(
                 order,
