@@ -2,11 +2,13 @@
 
 from datetime import date
 
-from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from marketplace.accounts.models import BuyerMembership, User
 from marketplace.core import calendar
+from marketplace.core.money import ZERO, MoneyField
 
 from .models import CreditAccount, Order, OrderEvent, OrderLine, Payment, Subscription
 
@@ -98,16 +100,28 @@ def seller_order_detail(*, seller_id: int, order_id) -> Order | None:
 
 
 def seller_order_stats(*, seller_id: int, now=None) -> dict:
-    """Dashboard figures: one query."""
+    """Dashboard figures, one query. Revenue (GMV) is what was paid minus what was refunded: a
+    refund lowers it, a full refund takes the order out of it."""
     now = now or timezone.now()
     month_start, _ = calendar.month_range(calendar.beijing(now).year, calendar.beijing(now).month)
     paid = Q(status__in=[Order.Status.PAID])
-    return Order.objects.filter(seller_id=seller_id).aggregate(
-        orders_total=Count("pk"),
-        orders_pending=Count("pk", filter=Q(status=Order.Status.PENDING_PAYMENT)),
-        orders_month=Count("pk", filter=paid & Q(paid_at__gte=month_start)),
-        revenue_month=Sum("amount", filter=paid & Q(paid_at__gte=month_start)),
-        revenue_total=Sum("amount", filter=paid),
+    kept = Q(status__in=[Order.Status.PAID, Order.Status.REFUNDED])
+    refunded = Subquery(
+        OrderLine.objects.filter(order=OuterRef("pk"))
+        .values("order")
+        .annotate(total=Sum("refunded"))
+        .values("total")[:1]
+    )
+    return (
+        Order.objects.filter(seller_id=seller_id)
+        .annotate(net=F("amount") - Coalesce(refunded, Value(ZERO), output_field=MoneyField()))
+        .aggregate(
+            orders_total=Count("pk"),
+            orders_pending=Count("pk", filter=Q(status=Order.Status.PENDING_PAYMENT)),
+            orders_month=Count("pk", filter=paid & Q(paid_at__gte=month_start)),
+            revenue_month=Sum("net", filter=kept & Q(paid_at__gte=month_start)),
+            revenue_total=Sum("net", filter=kept),
+        )
     )
 
 

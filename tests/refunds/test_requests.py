@@ -1114,3 +1114,19 @@ def test_two_payment_jobs_at_once_pay_once(monkeypatch):
     assert RefundAttempt.objects.filter(ok=True).count() == 1
     assert within_paid(order) == Decimal("80.00")
     assert reload(request).status == S.PAID
+
+
+def test_gmv_goes_down_with_a_refund_and_a_full_refund_takes_the_order_out(seller, buyer, team, supervised_plan):
+    from marketplace.orders.selectors import seller_order_stats
+
+    order = buy(buyer, supervised_plan)
+    line = order.lines.get()
+    assert seller_order_stats(seller_id=seller.pk)["revenue_total"] == Decimal("100.00")
+
+    refund_record(line_id=line.pk, amount="30.00", reason="partly")
+    stats = seller_order_stats(seller_id=seller.pk)
+    assert stats["revenue_total"] == stats["revenue_month"] == Decimal("70.00")
+
+    refund_record(line_id=line.pk, amount="70.00", reason="the rest")
+    assert Order.objects.get(pk=order.pk).status == Order.Status.REFUNDED
+    assert seller_order_stats(seller_id=seller.pk)["revenue_total"] == Decimal("0.00")
