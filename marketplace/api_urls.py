@@ -11,4 +11,5 @@ urlpatterns = [
     path("", include("tickets.api.urls")),
     path("", include("invoicing.api.urls")),
     path("", include("refunds.api.urls")),
+    path("", include("benefits.api.urls")),
 ]

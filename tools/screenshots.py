@@ -50,6 +50,7 @@ PAGES = [
     ("seller-refunds", "seller-finance@example.com", "/seller/refunds/"),
     ("seller-refund", "seller-finance@example.com", "/seller/refunds/1/"),
     ("buyer-refunds", "buyer@example.com", "/buyer/refunds/"),
+    ("seller-benefits", "seller@example.com", "/seller/benefits/"),
     ("app-access", "tenant-admin@example.com", "/buyer/workbench/apps/1/access/"),
     (
         "sso-refused",

@@ -41,6 +41,8 @@ VIEW_ALL = [
     "refunds.view_refundattempt",
     "tickets.view_ticket",
     "tickets.view_receptionsettings",
+    "benefits.view_benefit",
+    "benefits.view_benefitapplication",
 ]
 
 GROUPS = {
@@ -67,6 +69,9 @@ GROUPS = {
         "tickets.change_ticket",
         "invoicing.issue_invoicerequest",
         "refunds.decide_refundrequest",
+        "benefits.add_benefit",
+        "benefits.change_benefit",
+        "benefits.decide_benefitapplication",
     ],
     "finance": [
         *VIEW_ALL,

@@ -27,6 +27,7 @@ SELLER_NAV = (
     NavItem(_("Refunds"), "seller:refunds", "refunds.manage", "wallet", "/seller/refunds/"),
     NavItem(_("Tickets"), "seller:tickets", "tickets.manage", "chat", "/seller/tickets/"),
     NavItem(_("Cooperation applications"), "seller:cooperation", "cooperation.manage", "star", "/seller/cooperation/"),
+    NavItem(_("Merchant benefits"), "seller:benefits", "cooperation.manage", "star", "/seller/benefits/"),
     NavItem(_("App tools"), "seller:app_tools", "apptools.manage", "tool", "/seller/app-tools/"),
     NavItem(_("Team"), "seller:team", "team.manage", "users", "/seller/team/"),
 )

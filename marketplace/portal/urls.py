@@ -3,6 +3,7 @@ namespace ``buyer``). Each app contributes its pages; the portal adds the shell.
 
 from django.urls import path
 
+from benefits import urls as benefit_urls
 from billing import urls as billing_urls
 from invoicing import urls as invoicing_urls
 from marketplace.accounts import urls as accounts_urls
@@ -33,6 +34,7 @@ seller_urlpatterns = [
     *ticket_urls.seller_urlpatterns,
     *invoicing_urls.seller_urlpatterns,
     *refund_urls.seller_urlpatterns,
+    *benefit_urls.seller_urlpatterns,
     *accounts_urls.seller_urlpatterns,
 ]
 

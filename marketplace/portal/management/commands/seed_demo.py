@@ -334,6 +334,54 @@ class Command(BaseCommand):
         self.tickets(products)
         self.invoices()
         self.refunds()
+        self.benefits()
+
+    def benefits(self):
+        """The benefit catalog operations offer."""
+        from benefits.models import Benefit
+
+        if Benefit.objects.exists():
+            return
+        start = timezone.localdate().replace(month=1, day=1)
+        for zh, en, dzh, den, threshold, lead, quota in [
+            (
+                "首页推荐位",
+                "Home page spotlight",
+                "在云商店首页推荐您的商品一周。",
+                "Your product on the home page for a week.",
+                "50000",
+                14,
+                5,
+            ),
+            (
+                "联合营销活动",
+                "Joint marketing campaign",
+                "与平台联合举办线上营销活动。",
+                "An online campaign run with the platform.",
+                "500000",
+                30,
+                3,
+            ),
+            (
+                "专属客户经理",
+                "Dedicated account manager",
+                "平台为您配备专属客户经理。",
+                "A dedicated account manager at the platform.",
+                "1000000",
+                30,
+                10,
+            ),
+        ]:
+            Benefit.objects.create(
+                name_zh=zh,
+                name_en=en,
+                description_zh=dzh,
+                description_en=den,
+                gmv_threshold=Decimal(threshold),
+                lead_days=lead,
+                quota_per_period=quota,
+                active_from=start,
+            )
 
     def refunds(self):
         """A negotiated refund waiting for the seller on one of the buyer's supervised lines."""
