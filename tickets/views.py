@@ -2,7 +2,7 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -11,8 +11,7 @@ from marketplace.accounts.models import SellerMembership
 from marketplace.accounts.roles import SELLER_CAPABILITIES
 from marketplace.catalog.models import Product
 from marketplace.core.errors import ServiceError
-from marketplace.core.uploads import content_type_for
-from marketplace.core.views import form_error, message_error, paginate, querystring_without_page
+from marketplace.core.views import form_error, message_error, paginate, private_download, querystring_without_page
 from marketplace.orders.models import Order
 from marketplace.portal.access import buyer_required, seller_required
 
@@ -314,11 +313,4 @@ def attachment_download(request, pk):
     attachment = selectors.attachment_for(user=request.user, attachment_id=pk)
     if attachment is None:
         raise Http404
-    response = FileResponse(
-        attachment.file.open("rb"),
-        content_type=content_type_for(attachment.name),
-        as_attachment=True,
-        filename=attachment.name,
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return private_download(attachment.file, attachment.name)

@@ -13,12 +13,13 @@ import time
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.db.models import Q
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
 from marketplace.accounts.roles import buyer_is_admin, seller_can
 from marketplace.core.money import ZERO
+from marketplace.core.views import private_download
 
 from ..models import ExplanationLetter, InvoiceRequest
 from ..pdf import issuer_name
@@ -58,13 +59,6 @@ def _safe(text: str) -> str:
     return re.sub(r"[^0-9A-Za-z._-]+", "-", text).strip("-") or "file"
 
 
-def _attachment(file, filename: str) -> FileResponse:
-    response = FileResponse(file.open("rb"), content_type="application/pdf", as_attachment=True, filename=filename)
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    return response
-
-
 @login_required
 @require_safe
 def invoice_file(request, pk):
@@ -76,7 +70,7 @@ def invoice_file(request, pk):
     own = InvoiceRequest.objects.filter(_buyer_scope(request.user), pk=invoice.pk).exists()
     if not (own or _is_issuer_side(request.user, invoice)):
         raise Http404
-    return _attachment(invoice.file, f"invoice-{_safe(invoice.invoice_number or invoice.number)}.pdf")
+    return private_download(invoice.file, f"invoice-{_safe(invoice.invoice_number or invoice.number)}.pdf")
 
 
 @login_required
@@ -88,7 +82,7 @@ def letter_file(request, pk):
         raise Http404
     if not InvoiceRequest.objects.filter(_buyer_scope(request.user), pk=letter.request_id).exists():
         raise Http404
-    return _attachment(letter.file, f"letter-{_safe(letter.verification_code)}.pdf")
+    return private_download(letter.file, f"letter-{_safe(letter.verification_code)}.pdf")
 
 
 def mask_tax_id(value: str) -> str:

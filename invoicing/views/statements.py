@@ -1,5 +1,7 @@
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404
+from django.http import Http404
+
+from marketplace.core.views import private_download
 
 from ..models import SellerInvoice
 
@@ -21,11 +23,4 @@ def seller_invoice_file(request, pk):
     staff = user.is_staff and user.has_perm("invoicing.view_sellerinvoice")
     if not (own or staff):
         raise Http404
-    response = FileResponse(
-        invoice.file.open("rb"),
-        content_type="application/pdf",
-        as_attachment=True,
-        filename=f"invoice-{invoice.pk}.pdf",
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return private_download(invoice.file, f"invoice-{invoice.pk}.pdf")

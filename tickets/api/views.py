@@ -6,7 +6,6 @@ leak; a refused action answers with the status of its ``ServiceError``.
 """
 
 from django.db.models import Q
-from django.http import FileResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
@@ -22,7 +21,7 @@ from marketplace.accounts.roles import SELLER_CAPABILITIES
 from marketplace.catalog.models import Product
 from marketplace.core.errors import NotFound, as_id
 from marketplace.core.permissions import IsBuyer, seller_capability
-from marketplace.core.uploads import content_type_for
+from marketplace.core.views import private_download
 from marketplace.orders.models import OrderLine
 
 from .. import selectors, services, sla
@@ -389,9 +388,4 @@ class TicketAttachmentDownloadView(APIView):
         attachment = selectors.attachment_for(user=request.user, attachment_id=as_id(pk))
         if attachment is None:
             raise NotFound()
-        name = "".join(c for c in attachment.name if c.isprintable()) or f"attachment-{attachment.pk}"
-        response = FileResponse(
-            attachment.file.open("rb"), content_type=content_type_for(name), as_attachment=True, filename=name
-        )
-        response["X-Content-Type-Options"] = "nosniff"
-        return response
+        return private_download(attachment.file, attachment.name or f"attachment-{attachment.pk}")
