@@ -1,6 +1,6 @@
 """factory_boy factories shaped like the demo data."""
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 import factory
@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from marketplace.accounts.models import Buyer, BuyerMembership, OrgUnit, Seller, SellerMembership, User
 from marketplace.catalog.models import Category, DeliveryKind, Plan, Product, TradeMode
+from marketplace.core.calendar import BEIJING
 from marketplace.core.validators import uscc_check_char
 
 PASSWORD = "test-pass-2026!"
@@ -135,6 +136,7 @@ class PlanFactory(factory.django.DjangoModelFactory):
     trial_days = 0
 
 
+PNG_BYTES = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 32
 PDF_BYTES = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
 
@@ -162,3 +164,28 @@ def application_data(n: int = 9000001, **overrides) -> dict:
     }
     data.update(overrides)
     return data
+
+
+# --- shared by many test modules ------------------------------------------------------------------
+
+
+def bj(*args) -> datetime:
+    """A Beijing-time instant: bj(2026, 3, 9, 10)."""
+    return datetime(*args, tzinfo=BEIJING)
+
+
+def fresh(user: User) -> User:
+    """The user read again, as a new request would see it (memberships not cached)."""
+    return User.objects.get(pk=user.pk)
+
+
+def api(user: User | None = None):
+    """An API client speaking English, authenticated by token."""
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    client = APIClient(HTTP_ACCEPT_LANGUAGE="en")
+    if user is not None:
+        token, _created = Token.objects.get_or_create(user=user)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client

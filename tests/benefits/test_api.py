@@ -6,8 +6,6 @@ from datetime import date
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from benefits.models import BenefitApplication
 from billing.models import LedgerEntry
@@ -22,19 +20,11 @@ from tests.benefits.test_services import (  # noqa: F401
     staff_in,
     state,
 )
-from tests.factories import SellerFactory, seller_member
+from tests.factories import SellerFactory, api, seller_member
 
 pytestmark = pytest.mark.django_db
 A = BenefitApplication.Status
 APPS = "/api/v1/seller/benefit-applications/"
-
-
-def api(user=None) -> APIClient:
-    client = APIClient(HTTP_ACCEPT_LANGUAGE="en")
-    if user is not None:
-        token, _created = Token.objects.get_or_create(user=user)
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-    return client
 
 
 def test_gmv_of_a_year_with_its_months():

@@ -24,7 +24,7 @@ from billing.models import LedgerEntry
 from marketplace.accounts.models import User
 from marketplace.core.errors import Conflict, InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from marketplace.core.models import Notification
-from tests.factories import SellerFactory, UserFactory, seller_member
+from tests.factories import SellerFactory, UserFactory, fresh, seller_member
 
 BJ = ZoneInfo("Asia/Shanghai")
 A = BenefitApplication.Status
@@ -39,10 +39,6 @@ def _pinned_clock():
 
 
 # --- helpers (the admin and API tests use them too) -------------------------------------------------
-
-
-def fresh(user: User) -> User:
-    return User.objects.get(pk=user.pk)
 
 
 def admin_of(seller) -> User:

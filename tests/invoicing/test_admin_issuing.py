@@ -5,7 +5,6 @@ drawn by the platform), the actions (mailed, reject, confirm a return or void), 
 profiles and letters (issue 7).
 """
 
-from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -22,7 +21,7 @@ from marketplace.accounts.models import User
 from marketplace.core.models import OutboundEmail
 from marketplace.orders import services as order_services
 from marketplace.orders.models import Order
-from tests.factories import PDF_BYTES, PlanFactory, ProductFactory, UserFactory, credit_code
+from tests.factories import PDF_BYTES, PlanFactory, ProductFactory, UserFactory, bj, credit_code, fresh
 
 pytestmark = pytest.mark.django_db
 
@@ -31,15 +30,7 @@ R = InvoiceRequest.Status
 CHANGELIST = "/admin/invoicing/invoicerequest/"
 
 
-def bj(*args) -> datetime:
-    return datetime(*args, tzinfo=BJ)
-
-
 # --- helpers ---------------------------------------------------------------------------------------
-
-
-def fresh(user: User) -> User:
-    return User.objects.get(pk=user.pk)
 
 
 def as_user(user: User) -> Client:

@@ -16,8 +16,6 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from invoicing.models import ExplanationLetter, InvoicedOrder, InvoiceProfile, InvoiceRequest, InvoiceRequestEvent
 from invoicing.services import buyer_invoices as services
@@ -32,6 +30,9 @@ from tests.factories import (
     PlanFactory,
     ProductFactory,
     UserFactory,
+    api,
+    bj,
+    fresh,
     seller_member,
 )
 
@@ -39,10 +40,6 @@ pytestmark = pytest.mark.django_db
 
 BJ = ZoneInfo("Asia/Shanghai")
 R = InvoiceRequest.Status
-
-
-def bj(*args) -> datetime:
-    return datetime(*args, tzinfo=BJ)
 
 
 NOW = bj(2026, 3, 9, 10)  # a Monday
@@ -77,19 +74,6 @@ def _pinned_clock():
 
 
 # --- helpers ---------------------------------------------------------------------------------------
-
-
-def api(user: User | None = None) -> APIClient:
-    """A client speaking English, authenticated by token (a fresh user object on each request)."""
-    client = APIClient(HTTP_ACCEPT_LANGUAGE="en")
-    if user is not None:
-        token, _created = Token.objects.get_or_create(user=user)
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-    return client
-
-
-def fresh(user: User) -> User:
-    return User.objects.get(pk=user.pk)
 
 
 def refused(response, status: int, error: str | None = None, field: str | None = None) -> dict:

@@ -26,7 +26,7 @@ from marketplace.catalog.models import TradeMode
 from marketplace.orders import services as order_services
 from marketplace.orders.models import Order
 from refunds.services import refund_record
-from tests.factories import EnterpriseFactory, PlanFactory, ProductFactory, pdf_upload
+from tests.factories import EnterpriseFactory, PlanFactory, ProductFactory, fresh, pdf_upload
 
 pytestmark = pytest.mark.django_db
 
@@ -49,10 +49,6 @@ LIST, NEW, PROFILES, LETTERS = (
 
 
 # --- helpers ---------------------------------------------------------------------------------------
-
-
-def fresh(user: User) -> User:
-    return User.objects.get(pk=user.pk)
 
 
 def as_user(user: User | None, *, english: bool = False, **kwargs) -> Client:

@@ -31,6 +31,7 @@ from tests.factories import (
     SellerFactory,
     UserFactory,
     credit_code,
+    fresh,
     seller_member,
 )
 
@@ -43,10 +44,6 @@ BANK_ACCOUNT = "6222020200112233445"
 EMAIL = "finance@yunshan.test"
 INVOICE_NUMBER = "24442000000012345678"
 INVOICE_CODE = "044031900111"
-
-
-def fresh(user: User) -> User:
-    return User.objects.get(pk=user.pk)
 
 
 def text_of(data: bytes) -> str:

@@ -9,7 +9,6 @@ status codes, data-testid, numbers, form errors and the database.
 """
 
 import re
-from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -27,7 +26,7 @@ from marketplace.core import calendar
 from marketplace.core.models import OutboundEmail
 from marketplace.orders import services as order_services
 from marketplace.orders.models import Order
-from tests.factories import PDF_BYTES, BuyerFactory, PlanFactory, ProductFactory, credit_code, seller_member
+from tests.factories import PDF_BYTES, BuyerFactory, PlanFactory, ProductFactory, bj, credit_code, fresh, seller_member
 
 pytestmark = pytest.mark.django_db
 
@@ -35,15 +34,7 @@ BJ = ZoneInfo("Asia/Shanghai")
 R = InvoiceRequest.Status
 
 
-def bj(*args) -> datetime:
-    return datetime(*args, tzinfo=BJ)
-
-
 # --- helpers ---------------------------------------------------------------------------------------
-
-
-def fresh(user: User) -> User:
-    return User.objects.get(pk=user.pk)
 
 
 def as_user(user: User | None) -> Client:

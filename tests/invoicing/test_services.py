@@ -49,6 +49,8 @@ from tests.factories import (
     ProductFactory,
     SellerFactory,
     UserFactory,
+    bj,
+    fresh,
     pdf_upload,
     seller_member,
 )
@@ -74,10 +76,6 @@ PAPER = {
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=BJ)  # a request's submission time in the deadline tests
 
 
-def bj(*args) -> datetime:
-    return datetime(*args, tzinfo=BJ)
-
-
 def check_char(body: str) -> str:
     """The GB 32100-2015 check character, computed independently of the code under test."""
     total = sum(CREDIT_CODE_CHARS.index(c) * w for c, w in zip(body, CREDIT_CODE_WEIGHTS, strict=True))
@@ -85,11 +83,6 @@ def check_char(body: str) -> str:
 
 
 # --- helpers ---------------------------------------------------------------------------------------
-
-
-def fresh(user: User) -> User:
-    """The user re-read (memberships and permission caches as the database has them)."""
-    return User.objects.get(pk=user.pk)
 
 
 def staff_with(*codenames: str) -> User:

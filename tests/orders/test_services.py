@@ -1,6 +1,6 @@
 """Order services: every order type, payments and credit, cancellation, scheduled jobs, supervision."""
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -23,15 +23,11 @@ from marketplace.orders.models import (
     Payment,
     Subscription,
 )
-from tests.factories import BuyerFactory, EnterpriseFactory, PlanFactory, ProductFactory, UserFactory
+from tests.factories import BuyerFactory, EnterpriseFactory, PlanFactory, ProductFactory, UserFactory, bj
 
 pytestmark = pytest.mark.django_db
 
 BJ = ZoneInfo("Asia/Shanghai")
-
-
-def bj(*args) -> datetime:
-    return datetime(*args, tzinfo=BJ)
 
 
 def state() -> dict:

@@ -15,7 +15,7 @@ from marketplace.orders import services as order_services
 from marketplace.orders.models import Order, OrderLine
 from refunds import services
 from refunds.models import RefundRequest, RefundRequestEvent
-from tests.factories import PlanFactory, ProductFactory, UserFactory
+from tests.factories import PlanFactory, ProductFactory, UserFactory, fresh
 
 pytestmark = pytest.mark.django_db
 
@@ -28,10 +28,6 @@ CHANGELIST = "admin:refunds_refundrequest_changelist"
 def _pinned_clock():
     with time_machine.travel(NOW, tick=False):
         yield
-
-
-def fresh(user: User) -> User:
-    return User.objects.get(pk=user.pk)
 
 
 def staff_in(group: str) -> User:

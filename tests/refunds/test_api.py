@@ -15,8 +15,6 @@ import pytest
 import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from marketplace.accounts.models import BuyerMembership, User
 from marketplace.core.models import Notification
@@ -24,7 +22,7 @@ from marketplace.orders import services as order_services
 from marketplace.orders.models import Order, OrderLine
 from refunds import services
 from refunds.models import RefundAttempt, RefundRequest, RefundRequestEvent
-from tests.factories import EnterpriseFactory, PlanFactory, ProductFactory, UserFactory, seller_member
+from tests.factories import EnterpriseFactory, PlanFactory, ProductFactory, UserFactory, api, fresh, seller_member
 
 pytestmark = pytest.mark.django_db
 
@@ -47,19 +45,6 @@ def _pinned_clock():
 
 
 # --- helpers ---------------------------------------------------------------------------------------
-
-
-def api(user: User | None = None) -> APIClient:
-    """A client speaking English, authenticated by token (a fresh user object on each request)."""
-    client = APIClient(HTTP_ACCEPT_LANGUAGE="en")
-    if user is not None:
-        token, _created = Token.objects.get_or_create(user=user)
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-    return client
-
-
-def fresh(user: User) -> User:
-    return User.objects.get(pk=user.pk)
 
 
 def buy(user: User, plan) -> OrderLine:

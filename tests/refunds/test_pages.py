@@ -22,7 +22,7 @@ from marketplace.orders import services as order_services
 from marketplace.orders.models import Order, OrderLine
 from refunds import services
 from refunds.models import RefundAttempt, RefundRequest, RefundRequestEvent
-from tests.factories import BuyerFactory, PlanFactory, ProductFactory, seller_member
+from tests.factories import BuyerFactory, PlanFactory, ProductFactory, fresh, seller_member
 
 pytestmark = pytest.mark.django_db
 
@@ -30,10 +30,6 @@ R = RefundRequest.Status
 
 
 # --- helpers ---------------------------------------------------------------------------------------
-
-
-def fresh(user: User) -> User:
-    return User.objects.get(pk=user.pk)
 
 
 def as_user(user: User | None, *, english: bool = False) -> Client:

@@ -8,7 +8,7 @@ A refused action leaves everything as it was: ``snapshot`` captures what a refun
 """
 
 import threading
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -44,6 +44,8 @@ from tests.factories import (
     ProductFactory,
     SellerFactory,
     UserFactory,
+    bj,
+    fresh,
     pdf_upload,
     seller_member,
 )
@@ -57,16 +59,7 @@ Reason = RefundRequest.Reason
 VALID_CODE = "91350100M000100Y43"
 
 
-def bj(*args) -> datetime:
-    return datetime(*args, tzinfo=BJ)
-
-
 # --- helpers ---------------------------------------------------------------------------------------
-
-
-def fresh(user: User) -> User:
-    """The user re-read (memberships and permission caches as the database has them)."""
-    return User.objects.get(pk=user.pk)
 
 
 def staff_with(app_label: str, *codenames: str) -> User:

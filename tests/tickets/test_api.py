@@ -7,7 +7,7 @@ seller receives Monday to Friday 09:00-18:00: first response within 4 reception 
 14:00), resolution within 16 (due Tuesday 17:00).
 """
 
-from datetime import date, datetime, time
+from datetime import date, time
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -15,12 +15,20 @@ import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from marketplace.accounts.models import BuyerMembership, User
 from marketplace.core.models import Notification
-from tests.factories import PDF_BYTES, EnterpriseFactory, ProductFactory, UserFactory, seller_member
+from tests.factories import (
+    PDF_BYTES,
+    PNG_BYTES,
+    EnterpriseFactory,
+    ProductFactory,
+    UserFactory,
+    api,
+    bj,
+    fresh,
+    seller_member,
+)
 from tickets import services
 from tickets.models import (
     ClosedDate,
@@ -38,13 +46,8 @@ BJ = ZoneInfo("Asia/Shanghai")
 S = Ticket.Status
 
 
-def bj(*args) -> datetime:
-    return datetime(*args, tzinfo=BJ)
-
-
 NOW = bj(2026, 3, 9, 10)  # a Monday
 WEEKDAYS_9_18 = [(d, time(9), time(18)) for d in range(5)]
-PNG_BYTES = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 32
 
 BUYER = "/api/v1/buyer/tickets/"
 SELLER = "/api/v1/seller/tickets/"
@@ -58,19 +61,6 @@ def _pinned_clock():
 
 
 # --- helpers ---------------------------------------------------------------------------------------
-
-
-def api(user: User | None = None) -> APIClient:
-    """A client speaking English, authenticated by token (a fresh user object on each request)."""
-    client = APIClient(HTTP_ACCEPT_LANGUAGE="en")
-    if user is not None:
-        token, _created = Token.objects.get_or_create(user=user)
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-    return client
-
-
-def fresh(user: User) -> User:
-    return User.objects.get(pk=user.pk)
 
 
 def png(name: str = "screen.png", content: bytes = PNG_BYTES) -> SimpleUploadedFile:

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from marketplace.accounts.models import BuyerMembership, User
 from marketplace.core.models import Notification
-from tests.factories import EnterpriseFactory, PlanFactory, ProductFactory, UserFactory, seller_member
+from tests.factories import PNG_BYTES, EnterpriseFactory, PlanFactory, ProductFactory, UserFactory, fresh, seller_member
 from tickets import services
 from tickets.models import ReceptionSettings, Ticket, TicketAttachment, TicketEvent, TicketMessage
 
@@ -30,7 +30,6 @@ pytestmark = pytest.mark.django_db
 BJ = ZoneInfo("Asia/Shanghai")
 S = Ticket.Status
 WEEKDAYS_9_18 = [(d, time(9), time(18)) for d in range(5)]
-PNG_BYTES = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 32
 
 
 # --- helpers ---------------------------------------------------------------------------------------
@@ -42,10 +41,6 @@ def png(name: str = "screen.png") -> SimpleUploadedFile:
 
 def not_a_png(name: str = "fake.png") -> SimpleUploadedFile:
     return SimpleUploadedFile(name, b"MZ\x90\x00 this is an executable", content_type="image/png")
-
-
-def fresh(user: User) -> User:
-    return User.objects.get(pk=user.pk)
 
 
 def as_user(user: User | None, *, english: bool = False, **kwargs) -> Client:

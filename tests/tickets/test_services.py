@@ -7,7 +7,7 @@ The standard seller receives Monday to Friday 09:00-18:00 (45 h a week), first r
 reception hours, resolution within 16.
 """
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -23,10 +23,13 @@ from marketplace.orders import services as order_services
 from marketplace.orders.models import Order
 from tests.factories import (
     PDF_BYTES,
+    PNG_BYTES,
     EnterpriseFactory,
     PlanFactory,
     ProductFactory,
     UserFactory,
+    bj,
+    fresh,
     seller_member,
 )
 from tickets import selectors, services, tasks
@@ -46,10 +49,6 @@ BJ = ZoneInfo("Asia/Shanghai")
 S = Ticket.Status
 
 
-def bj(*args) -> datetime:
-    return datetime(*args, tzinfo=BJ)
-
-
 FRI = (2026, 3, 6)
 MON = (2026, 3, 9)
 TUE = (2026, 3, 10)
@@ -57,7 +56,6 @@ WED = (2026, 3, 11)
 
 WEEKDAYS_9_18 = [(d, time(9), time(18)) for d in range(5)]
 WEEKDAYS_9_17 = [(d, time(9), time(17)) for d in range(5)]
-PNG_BYTES = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 32
 
 
 def png_upload(name: str = "screen.png", content: bytes = PNG_BYTES) -> SimpleUploadedFile:
@@ -66,11 +64,6 @@ def png_upload(name: str = "screen.png", content: bytes = PNG_BYTES) -> SimpleUp
 
 def pdf_file(name: str = "log.pdf") -> SimpleUploadedFile:
     return SimpleUploadedFile(name, PDF_BYTES, content_type="application/pdf")
-
-
-def fresh(user: User) -> User:
-    """The user re-read (memberships and permission caches as the database has them)."""
-    return User.objects.get(pk=user.pk)
 
 
 def staff_with(*codenames: str) -> User:

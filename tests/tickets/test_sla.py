@@ -11,6 +11,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from marketplace.core.calendar import BEIJING, is_holiday
+from tests.factories import bj
 from tickets.sla import (
     HORIZON_DAYS,
     MIN_WEEKLY_MINUTES,
@@ -29,10 +30,6 @@ H = timedelta(hours=1)
 WEEKDAYS_9_TO_6 = tuple((day, time(9), time(18)) for day in range(5))
 OFFICE = Schedule(windows=WEEKDAYS_9_TO_6)
 NATIONAL_DAY_2026 = [date(2026, 10, d) for d in (1, 2, 5, 6, 7)]  # the weekdays of the 2026 break
-
-
-def bj(*args) -> datetime:
-    return datetime(*args, tzinfo=BEIJING)
 
 
 # --- examples --------------------------------------------------------------------------------------
