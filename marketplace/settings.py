@@ -332,6 +332,9 @@ MARKETPLACE = {
         "SELLER_ANSWER_DAYS": env.int("REFUND_SELLER_ANSWER_DAYS", default=7),
         "PAY_WITHIN_HOURS": 3,
     },
+    # Merchant benefits (DOMAIN.md section 9): the merchant acceleration plan opens at this GMV (CNY,
+    # this calendar year, net of refunds); marketing support opens once the plan is approved.
+    "ACCELERATION_PLAN_GMV": "2000000",
     # Tickets waiting for the customer's confirmation complete by themselves after this many days.
     "TICKET_AUTO_COMPLETE_DAYS": env.int("TICKET_AUTO_COMPLETE_DAYS", default=7),
     # Invitations to join a tenant or a seller expire after this many days.

@@ -17,6 +17,7 @@ VIEW_ALL = [
     "orders.view_creditaccount",
     "core.view_outboundemail",
     "core.view_notification",
+    "core.view_auditentry",  # the audit log of money and permission changes
     "provisioning.view_sellerintegration",
     "provisioning.view_accesskey",
     "provisioning.view_producemessage",
@@ -43,6 +44,9 @@ VIEW_ALL = [
     "tickets.view_receptionsettings",
     "benefits.view_benefit",
     "benefits.view_benefitapplication",
+    "benefits.view_accelerationplan",
+    "benefits.view_agreementsignature",
+    "benefits.view_marketingsupport",
 ]
 
 GROUPS = {
@@ -72,6 +76,8 @@ GROUPS = {
         "benefits.add_benefit",
         "benefits.change_benefit",
         "benefits.decide_benefitapplication",
+        "benefits.decide_accelerationplan",
+        "benefits.review_marketingsupport",
     ],
     "finance": [
         *VIEW_ALL,
@@ -84,6 +90,7 @@ GROUPS = {
         "invoicing.verify_sellerinvoice",
         "invoicing.issue_invoicerequest",
         "refunds.decide_refundrequest",
+        "benefits.pay_marketingsupport",
     ],
     "support": [*VIEW_ALL, "tickets.change_ticket"],  # step in on tickets
 }

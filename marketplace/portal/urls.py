@@ -25,7 +25,6 @@ portal_urlpatterns = [
 
 seller_urlpatterns = [
     path("", views.seller_dashboard, name="dashboard"),
-    path("cooperation/", views.seller_cooperation, name="cooperation"),
     *billing_urls.seller_urlpatterns,
     *catalog_urls.seller_urlpatterns,
     *order_urls.seller_urlpatterns,

@@ -66,11 +66,6 @@ def buyer_dashboard(request):
     )
 
 
-@seller_required("cooperation.manage")
-def seller_cooperation(request):
-    return render(request, "portal/seller_cooperation.html")
-
-
 @login_required
 def notifications(request):
     page = paginate(request, core_selectors.notifications_for(user=request.user))

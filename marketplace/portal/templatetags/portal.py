@@ -40,7 +40,7 @@ def icon(name: str, size: int = 18):
 
 # Which colour each status wears, whatever the model.
 TONES = {
-    "ok": {"published", "paid", "active", "approved", "succeeded", "completed", "sent", "done"},
+    "ok": {"published", "paid", "active", "approved", "succeeded", "completed", "sent", "done", "accepted"},
     "warn": {
         "pending_review",
         "pending_payment",
@@ -58,6 +58,9 @@ TONES = {
         "pending_acceptance",
         "awaiting_feedback",
         "pending_confirmation",
+        "changes",
+        "acceptance",
+        "returned",
     },
     "danger": {"rejected", "failed", "cancelled", "closed", "suspended"},
     "info": {"processing", "draft", "refunded", "expired", "frozen", "carried_over", "answered", "verified"},

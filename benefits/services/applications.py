@@ -18,8 +18,8 @@ from marketplace.core.errors import Conflict, InvalidTransition, NotAllowed, Not
 from marketplace.core.services import notify
 from marketplace.core.state import lock, move, record
 
-from . import selectors
-from .models import Benefit, BenefitApplication
+from .. import selectors
+from ..models import Benefit, BenefitApplication
 
 A = BenefitApplication.Status
 

@@ -16,9 +16,9 @@ from marketplace.core.errors import ServiceError
 from marketplace.core.views import form_error, message_error, paginate, querystring_without_page
 from marketplace.portal.access import seller_required
 
-from . import selectors, services
-from .forms import ApplyForm, YearForm
-from .models import BenefitApplication
+from .. import selectors, services
+from ..forms import ApplyForm, YearForm
+from ..models import BenefitApplication
 
 # The monthly chart's drawing box (SVG user units).
 CHART_WIDTH, CHART_HEIGHT, CHART_TOP, CHART_BOTTOM, CHART_LEFT = 720, 240, 16, 28, 8
