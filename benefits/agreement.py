@@ -88,6 +88,7 @@ def pdf(
     body = ParagraphStyle("body", fontName=font, fontSize=10, leading=16, spaceAfter=4)
     small = ParagraphStyle("small", fontName=font, fontSize=8, leading=11, textColor=colors.grey)
     cell = ParagraphStyle("cell", fontName=font, fontSize=9.5, leading=14)
+    digest_cell = ParagraphStyle("digest", parent=cell, fontName="Courier", fontSize=8)  # 64 characters, one line
 
     def section(text: str) -> list:
         first, *rest = text.split("\n")
@@ -105,7 +106,11 @@ def pdf(
         ["文本摘要 / Text SHA-256", text_sha256],
     ]
     table = Table(
-        [[Paragraph(escape(a), cell), Paragraph(escape(b), cell)] for a, b in rows], colWidths=[45 * mm, 120 * mm]
+        [
+            [Paragraph(escape(a), cell), Paragraph(escape(b), digest_cell if b == text_sha256 else cell)]
+            for a, b in rows
+        ],
+        colWidths=[45 * mm, 120 * mm],
     )
     table.setStyle(
         TableStyle(
