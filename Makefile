@@ -6,7 +6,7 @@ PYTHON ?= python3
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-fast bench lint format messages screenshots worker beat clean venv
+.PHONY: run test test-fast bench load lint format messages screenshots serve worker worker-default worker-produce worker-exports worker-statements worker-email beat clean venv
 
 venv: $(VENV)/.installed
 
@@ -31,6 +31,10 @@ test-fast: venv
 bench: venv
 	@bash tools/bench.sh $(ARGS)
 
+## load: the main pages through gunicorn under wrk over `seed_demo --scale 100000` (bench entry pages_under_load)
+load: venv
+	@bash tools/bench.sh --only pages_under_load $(ARGS)
+
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -48,8 +52,21 @@ messages: venv
 screenshots: venv
 	$(PY) tools/screenshots.py --out docs/screenshots
 
+## serve: production-like: collect static files, then gunicorn with gunicorn.conf.py (settings from the environment)
+serve: venv
+	$(PY) manage.py collectstatic --noinput -v0
+	$(VENV)/bin/gunicorn marketplace.wsgi
+
+# Celery queues (marketplace/celery.py). Logs follow LOG_LEVEL and LOG_FORMAT, not --loglevel.
+QUEUES := default,produce,exports,statements,email
+
+## worker: one Celery worker consuming every queue (needs REDIS_URL)
 worker: venv
-	$(VENV)/bin/celery -A marketplace worker --loglevel INFO
+	$(VENV)/bin/celery -A marketplace worker -Q $(QUEUES) $(CELERY_ARGS)
+
+## worker-<queue>: a worker for one queue, as production runs them (CELERY_ARGS="--concurrency 4" ...)
+worker-default worker-produce worker-exports worker-statements worker-email: venv
+	$(VENV)/bin/celery -A marketplace worker -Q $(@:worker-%=%) -n $(@:worker-%=%)@%h $(CELERY_ARGS)
 
 beat: venv
 	$(VENV)/bin/celery -A marketplace beat --loglevel INFO

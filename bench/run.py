@@ -503,6 +503,7 @@ def bench_token_endpoint(scale):
     server_env = {
         **os.environ,
         "DEBUG": "false",  # as in production
+        "SECRET_KEY": secrets.token_urlsafe(50),  # required with DEBUG off
         "SECURE_SSL_REDIRECT": "false",  # plain HTTP on 127.0.0.1
         "DATABASE_POOL": "true",  # connections kept across requests
         "OAUTH_TOKEN_RATE_LIMIT": "100000000/min",  # counted (its cost is ours), never reached
@@ -782,6 +783,347 @@ def bench_ticket_list(scale):
     }
 
 
+# --- pages under load ------------------------------------------------------------------------------
+
+LOAD_SELLER = "load-seller@scale.example.com"
+# The pages, as (name, who, URL name, query): who signs in, "seller" (the admin of the busiest seller
+# of the large data set), "buyer" (the demo buyer), "api" (the seller's API token) or "public".
+LOAD_PAGES = [
+    ("seller_dashboard", "seller", "seller:dashboard", ""),
+    ("seller_orders", "seller", "seller:orders", ""),
+    ("seller_statements", "seller", "seller:settlement", ""),
+    ("seller_tickets", "seller", "seller:tickets", ""),
+    ("buyer_home", "buyer", "buyer:dashboard", ""),
+    ("buyer_orders", "buyer", "buyer:orders", ""),
+    ("buyer_services", "buyer", "buyer:services", ""),
+    ("product_list", "public", "catalog:products", ""),
+    ("product_search", "public", "catalog:products", "q=规模"),
+    ("api_seller_orders", "api", "api-seller-order-list", ""),
+]
+
+# The load seller's statements: one per month and trade mode of its paid orders before this month,
+# paid except last month's (generated), as the monthly cycle leaves them.
+LOAD_STATEMENTS = """
+INSERT INTO billing_statement (seller_id, trade_mode, period, status, currency, line_count, gross, fee, net,
+       extra_share_rate, extra_share, carried_in, net_payable, generated_at, review_due, sent_at, confirmed_at,
+       paid_at, payout_reference)
+SELECT a.seller_id, a.trade_mode, a.period, CASE WHEN a.period < m.last THEN 'paid' ELSE 'generated' END, 'CNY',
+       a.n, a.gross, a.fee, a.gross - a.fee, 0, 0, 0, a.gross - a.fee, a.period + interval '1 month 2 days',
+       (a.period + interval '1 month 5 days')::date,
+       CASE WHEN a.period < m.last THEN a.period + interval '1 month 3 days' END,
+       CASE WHEN a.period < m.last THEN a.period + interval '1 month 4 days' END,
+       CASE WHEN a.period < m.last THEN a.period + interval '1 month 10 days' END,
+       CASE WHEN a.period < m.last THEN 'PAYLOAD' || a.seller_id || to_char(a.period, 'YYYYMM') ELSE '' END
+FROM (SELECT l.seller_id, l.trade_mode, date_trunc('month', o.paid_at AT TIME ZONE 'Asia/Shanghai')::date AS period,
+             count(*) AS n, sum(l.amount) AS gross, round(sum(l.amount) * 0.05, 2) AS fee
+      FROM orders_orderline l JOIN orders_order o ON o.id = l.order_id
+      WHERE l.seller_id = %(seller)s AND o.status = 'paid'
+        AND o.paid_at AT TIME ZONE 'Asia/Shanghai' < date_trunc('month', now() AT TIME ZONE 'Asia/Shanghai')
+      GROUP BY 1, 2, 3) a,
+     (SELECT (date_trunc('month', now() AT TIME ZONE 'Asia/Shanghai') - interval '1 month')::date AS last) m
+"""
+
+
+def load_fixture(n):
+    """``seed_demo --scale n`` (timed), then a seller user for the busiest seller of the large data set
+    (they come without staff), with ``n // 10`` tickets and its statements. Returns the sign-ins."""
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db.models import Count
+
+    from billing.models import Statement
+    from marketplace.accounts.models import SellerMembership, User
+    from marketplace.catalog.models import Product
+    from marketplace.orders.models import Order
+    from tickets.models import ReceptionSettings, Ticket
+
+    if not User.objects.filter(email="seller@example.com").exists():
+        reset()  # what the benchmarks before this one left
+    start = time.perf_counter()
+    call_command("seed_demo", scale=n, quiet=True)
+    seed_s = time.perf_counter() - start
+    password = settings.MARKETPLACE["DEMO_PASSWORD"]
+    seller_user = User.objects.filter(email=LOAD_SELLER).first()
+    if seller_user is None:
+        busiest = (
+            Order.objects.filter(number__startswith="SC")
+            .values("seller_id")
+            .annotate(n=Count("id"))
+            .order_by("-n", "seller_id")[0]["seller_id"]
+        )
+        seller_user = User.objects.create_user(email=LOAD_SELLER, password=password, name="规模商家管理员")
+        SellerMembership.objects.create(seller_id=busiest, user=seller_user, role="admin")
+    seller_id = seller_user.seller_membership.seller_id
+    ReceptionSettings.objects.get_or_create(seller_id=seller_id, defaults={"accepts_tickets": True})
+    buyer_user = User.objects.get(email="buyer@example.com")
+    tickets = n // 10
+    if not Ticket.objects.filter(seller_id=seller_id).exists():
+        one_product = TICKETS_INSERT.replace(
+            "JOIN catalog_product p ON p.seller_id = t.seller_id", "JOIN catalog_product p ON p.id = %(product)s"
+        )
+        assert one_product != TICKETS_INSERT
+        sql(
+            one_product,
+            {
+                "offset": 0,
+                "n": tickets,
+                "first_seller": seller_id,
+                "sellers": 1,
+                "buyers": 1000,
+                "opener": buyer_user.pk,
+                "assignees": [seller_user.pk],
+                "product": Product.objects.filter(seller_id=seller_id).order_by("id").values_list("id", flat=True)[0],
+            },
+        )
+        sql(LOAD_STATEMENTS, {"seller": seller_id})
+    sql("VACUUM (ANALYZE)")  # as autovacuum leaves tables after a bulk load
+    data = {
+        "seller_orders": Order.objects.filter(seller_id=seller_id).count(),
+        "seller_tickets": Ticket.objects.filter(seller_id=seller_id).count(),
+        "seller_statements": Statement.objects.filter(seller_id=seller_id).count(),
+        "buyer_orders": Order.objects.filter(placed_by=buyer_user).count(),
+    }
+    return seed_s, data, {"seller": (LOAD_SELLER, password), "buyer": (buyer_user.email, password)}
+
+
+def http_sign_in(base, email, password):
+    """A session cookie from the sign-in form, as a browser gets it (the cookie is marked secure, so
+    it is carried by hand over plain HTTP)."""
+    import requests
+
+    page = requests.get(f"{base}/accounts/login/", timeout=10)
+    assert page.status_code == 200, page.status_code
+    csrf = page.cookies["csrftoken"]
+    answer = requests.post(
+        f"{base}/accounts/login/",
+        data={"username": email, "password": password, "csrfmiddlewaretoken": csrf},
+        headers={"Cookie": f"csrftoken={csrf}"},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert answer.status_code == 302 and "sessionid" in answer.cookies, (answer.status_code, answer.text[:300])
+    return answer.cookies["sessionid"]
+
+
+def wrk(url, headers, seconds, connections, threads):
+    """One wrk run; its figures from bench/wrk_report.lua."""
+    import subprocess
+
+    cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s"]
+    cmd += ["-s", str(ROOT / "bench" / "wrk_report.lua")]
+    for header in headers:
+        cmd += ["-H", header]
+    out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
+    line = next(line for line in out.splitlines() if line.startswith("WRK_JSON "))
+    return json.loads(line.removeprefix("WRK_JSON "))
+
+
+def gunicorn_settings(env, default_workers, default_threads):
+    """The server's command line: gunicorn.conf.py at the root when there is one (its settings read
+    back for the record), else flags for the same kind of server."""
+    import subprocess
+
+    conf = ROOT / "gunicorn.conf.py"
+    if conf.exists():
+        probe = (
+            "import json, runpy; g = runpy.run_path('gunicorn.conf.py'); print(json.dumps({k: g.get(k) for k in "
+            "('workers', 'threads', 'worker_class', 'timeout', 'keepalive', 'max_requests', 'preload_app')}, "
+            "default=str))"
+        )
+        out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True)
+        read = json.loads(out.stdout.strip().splitlines()[-1]) if out.returncode == 0 else {}
+        return ["-c", str(conf)], {"config": "gunicorn.conf.py", **read}
+    workers, threads = default_workers, default_threads
+    flags = ["--workers", str(workers), "--worker-class", "gthread", "--threads", str(threads)]
+    return flags, {"config": "flags", "workers": workers, "threads": threads, "worker_class": "gthread"}
+
+
+def bench_pages_under_load(scale):
+    """The main seller, buyer, catalog and API pages through gunicorn on 127.0.0.1 (DEBUG off, settings
+    as in production but plain HTTP), over ``seed_demo --scale n``, under wrk: ``connections``
+    connections for ``seconds`` per page after a warm-up, against a bare Django view ("ok", same
+    server, workers and middleware: bench/pages_server.py) measured before and after the pages, and
+    the seller center's empty frame (sign-in, navigation, layout) for reference.
+    BENCH_LOAD_SECONDS, BENCH_LOAD_CONNECTIONS and WEB_CONCURRENCY override the defaults."""
+    import secrets
+    import shutil
+    import socket
+    import subprocess
+    from urllib.parse import quote
+
+    import requests
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import reverse
+
+    from marketplace.accounts.models import User
+
+    if not shutil.which("wrk"):
+        sys.exit("pages_under_load needs wrk (apt-get install -y wrk)")
+    began = time.perf_counter()
+    n = max(5000, int(100_000 * scale))
+    seconds = int(os.environ.get("BENCH_LOAD_SECONDS", 10))
+    connections = int(os.environ.get("BENCH_LOAD_CONNECTIONS", 16))
+    cores = os.cpu_count() or 1
+    seed_s, data, logins = load_fixture(n)
+    load_before = os.getloadavg()[0]
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
+    server_env = {
+        **os.environ,
+        "DEBUG": "false",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "false",  # plain HTTP on 127.0.0.1; TLS ends in front of the server
+        "DATABASE_POOL": "true",
+        "STATIC_ROOT": str(ROOT / "var" / "bench-static"),
+        # Workers are not recycled during the runs: at the bare view's thousands of requests a second
+        # gunicorn.conf.py's max_requests would restart every worker every few seconds (all at once),
+        # which production's request rates never do.
+        "GUNICORN_MAX_REQUESTS": "0",
+    }
+    start = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=server_env, check=True
+    )
+    collectstatic_s = time.perf_counter() - start
+    flags, server_settings = gunicorn_settings(
+        server_env, int(os.environ.get("WEB_CONCURRENCY", 0)) or 2 * cores + 1, 4
+    )
+    log_path = ROOT / "var" / "bench-pages-gunicorn.log"
+    log_path.parent.mkdir(exist_ok=True)
+    with open(log_path, "wb") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "bench.pages_server:application", *flags, "--bind", f"127.0.0.1:{port}"],
+            cwd=str(ROOT),
+            env=server_env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        for _ in range(300):
+            try:
+                requests.get(f"{base}/bench/ok", timeout=0.5)
+                break
+            except requests.RequestException:
+                time.sleep(0.1)
+        cookies = {who: http_sign_in(base, *login) for who, login in logins.items()}
+        token = requests.post(
+            f"{base}/api/v1/auth/token/",
+            json={"username": logins["seller"][0], "password": logins["seller"][1]},
+            timeout=10,
+        ).json()["token"]
+        headers = {
+            "seller": [f"Cookie: sessionid={cookies['seller']}"],
+            "buyer": [f"Cookie: sessionid={cookies['buyer']}"],
+            "api": [f"Authorization: Token {token}"],
+            "public": [],
+            "bare": [f"Cookie: sessionid={cookies['seller']}"],
+        }
+        # Queries of each page, counted in this process through the test client.
+        clients = {"public": Client(), "api": Client(HTTP_AUTHORIZATION=f"Token {token}")}
+        for who, (email, _password) in logins.items():
+            clients[who] = Client()
+            clients[who].force_login(User.objects.get(email=email))
+
+        pages = [
+            (name, who, reverse(url_name) + ("?" + quote(query, safe="=&") if query else ""))
+            for name, who, url_name, query in LOAD_PAGES
+        ]
+        queries, sizes = {}, {}
+        for name, who, path in pages:
+            answer = requests.get(
+                base + path, headers=dict(h.split(": ", 1) for h in headers[who]), allow_redirects=False, timeout=30
+            )
+            assert answer.status_code == 200, (name, answer.status_code, answer.text[:300])
+            sizes[name] = len(answer.content)
+            clients[who].get(path)  # warm
+            with CaptureQueriesContext(connection) as ctx:
+                assert clients[who].get(path).status_code == 200, name
+            queries[name] = len(ctx.captured_queries)
+
+        threads = min(cores, connections)
+
+        def measure(path, who):
+            wrk(base + path, headers[who], 2, connections, threads)  # warm-up: every worker, thread, pool
+            run = wrk(base + path, headers[who], seconds, connections, threads)
+            errors = run["not_200"] + run["connect"] + run["read"] + run["write"] + run["timeout"]
+            return {
+                "path": path,
+                "rps": run["requests"] / (run["duration_us"] / 1e6),
+                "p50_ms": run["p50_us"] / 1000,
+                "p99_ms": run["p99_us"] / 1000,
+                "requests": run["requests"],
+                "errors": errors,
+            }
+
+        bare_before = measure("/bench/ok", "bare")
+        shell = measure("/bench/seller-shell", "seller")
+        results = {name: {"who": who, **measure(path, who)} for name, who, path in pages}
+        bare_after = measure("/bench/ok", "bare")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    bare = max(bare_before, bare_after, key=lambda r: r["rps"])
+    shell["throughput_ratio"] = shell["rps"] / bare["rps"]
+    for name, page in results.items():
+        page["throughput_ratio"] = page["rps"] / bare["rps"]
+        page["shell_ratio"] = page["rps"] / shell["rps"]  # to the seller center's empty frame
+        page["queries"] = queries[name]
+        page["bytes"] = sizes[name]
+    header = ("page", "req/s", "p50 ms", "p99 ms", "errors", "ratio", "/shell", "queries")
+    print("  {:<20} {:>8} {:>8} {:>8} {:>6} {:>6} {:>6} {:>7}".format(*header))
+    for name, page in [
+        ("bare_before", bare_before),
+        ("bare_after", bare_after),
+        ("seller_shell", shell),
+        *results.items(),
+    ]:
+        ratio = f"{page['throughput_ratio']:.3f}" if "throughput_ratio" in page else "-"
+        to_shell = f"{page['shell_ratio']:.2f}" if "shell_ratio" in page else "-"
+        print(
+            f"  {name:<20} {page['rps']:>8.1f} {page['p50_ms']:>8.2f} {page['p99_ms']:>8.2f} {page['errors']:>6}"
+            f" {ratio:>6} {to_shell:>6} {page.get('queries', '-'):>7}",
+            flush=True,
+        )
+    rounded = lambda d: {k: round(v, 3) if isinstance(v, float) else v for k, v in d.items()}  # noqa: E731
+    slowest = min(results.values(), key=lambda r: r["rps"])
+    return {
+        "name": "pages_under_load",
+        "n": n,
+        **data,
+        "cores": cores,
+        "server": {
+            **server_settings,
+            "app": "bench.pages_server:application",
+            "env": "DEBUG=false, DATABASE_POOL=true, SECURE_SSL_REDIRECT=false, GUNICORN_MAX_REQUESTS=0, "
+            + ("REDIS_URL set" if os.environ.get("REDIS_URL") else "no REDIS_URL (local-memory cache)"),
+        },
+        "load": {"tool": "wrk", "connections": connections, "threads": threads, "seconds": seconds},
+        "ours_s": 1 / slowest["rps"],
+        "limit_s": 1 / bare["rps"],
+        "ratio": bare["rps"] / slowest["rps"],
+        "target_ratio": round(1 / 0.3, 2),
+        "bare": {"before": rounded(bare_before), "after": rounded(bare_after)},
+        "seller_shell": rounded(shell),  # the seller center's empty frame, for reference (no target)
+        "pages": {name: rounded(page) for name, page in results.items()},
+        "min_throughput_ratio": round(min(r["throughput_ratio"] for r in results.values()), 3),
+        "target_throughput_ratio": 0.3,
+        "errors": sum(r["errors"] for r in results.values())
+        + bare_before["errors"]
+        + bare_after["errors"]
+        + shell["errors"],
+        "seed_s": seed_s,
+        "collectstatic_s": collectstatic_s,
+        "total_s": time.perf_counter() - began,
+        # The machine's 1-minute load average around the runs: other work on it shows up here.
+        "loadavg": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+    }
+
+
 BENCHMARKS = {
     "statement_generation": bench_statement_generation,
     "export_csv": bench_export_csv,
@@ -789,6 +1131,7 @@ BENCHMARKS = {
     "produce_delivery": bench_produce_delivery,
     "token_endpoint": bench_token_endpoint,
     "ticket_list": bench_ticket_list,
+    "pages_under_load": bench_pages_under_load,
 }
 
 
@@ -800,18 +1143,28 @@ def main():
     if connection.vendor != "postgresql":
         sys.exit("the benchmarks need PostgreSQL (set DATABASE_URL)")
     chosen = [n for n in BENCHMARKS if not args.only or n in args.only.split(",")]
-    existing = json.loads(RESULTS.read_text()) if RESULTS.exists() else []
-    results = {r["name"]: r for r in existing}
     for name in chosen:
         result = BENCHMARKS[name](args.scale)
         result = {k: round(v, 4) if isinstance(v, float) else v for k, v in result.items()}
-        results[name] = result
         line = f"{name:<22} n={result['n']:<9} ours={result['ours_s']:.3f}s"
         if "limit_s" in result:
             line += f" limit={result['limit_s']:.3f}s ratio={result['ratio']:.2f}"
         if "rows_per_s" in result:
             line += f" rows/s={result['rows_per_s']:.0f}"
         print(line, flush=True)
+        record(result)
+
+
+def record(result):
+    """Replace ``result``'s entry in bench/results.json, read and written under the lock the fault
+    tests take (tests/integration/processes.py): other entries may have changed during the run."""
+    import fcntl
+    import tempfile
+
+    with open(Path(tempfile.gettempdir()) / "marketplace-results.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        results = {r["name"]: r for r in (json.loads(RESULTS.read_text()) if RESULTS.exists() else [])}
+        results[result["name"]] = result
         RESULTS.write_text(json.dumps(list(results.values()), indent=2, ensure_ascii=False) + "\n")
 
 

@@ -10,6 +10,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from marketplace.core import calendar
+from marketplace.core.db_router import reporting_db
 from marketplace.core.pdf import cjk_font
 
 from .models import LedgerEntry, Statement
@@ -81,10 +82,10 @@ def statement_pdf(statement: Statement) -> bytes:
     )
     story += [table, Spacer(1, 6 * mm)]
 
+    # A generated statement's entries never change: the replica, when there is one, reads them.
     entries = (
-        LedgerEntry.objects.filter(
-            seller_id=statement.seller_id, trade_mode=statement.trade_mode, period=statement.period
-        )
+        LedgerEntry.objects.using(reporting_db())
+        .filter(seller_id=statement.seller_id, trade_mode=statement.trade_mode, period=statement.period)
         .select_related("order_line__order", "order_line__product")
         .order_by("id")[:PDF_LINES]
     )

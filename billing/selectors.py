@@ -3,6 +3,7 @@
 from django.db.models import Count, Prefetch, QuerySet
 
 from marketplace.catalog.models import TradeMode
+from marketplace.core.db_router import reporting_db
 
 from .models import Dispute, ExportJob, LedgerEntry, Statement, StatementEvent
 
@@ -46,10 +47,13 @@ def seller_statement(*, seller_id: int, statement_id) -> Statement | None:
 
 
 def statement_entries(*, statement: Statement, q: str = "") -> QuerySet:
-    """The ledger entries of a statement: found by its key, never copied."""
-    qs = LedgerEntry.objects.filter(
-        seller_id=statement.seller_id, trade_mode=statement.trade_mode, period=statement.period
-    ).select_related("order_line__order", "order_line__product")
+    """The ledger entries of a statement: found by its key, never copied. They never change once the
+    statement is generated, so the read replica (when there is one) serves them."""
+    qs = (
+        LedgerEntry.objects.using(reporting_db())
+        .filter(seller_id=statement.seller_id, trade_mode=statement.trade_mode, period=statement.period)
+        .select_related("order_line__order", "order_line__product")
+    )
     if q:
         qs = qs.filter(order_line__order__number__icontains=q.strip())
     return qs.order_by("id")

@@ -15,10 +15,14 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=True)
-SECRET_KEY = env(
-    "SECRET_KEY",
-    default="dev-only-insecure-secret-key-change-me-0123456789abcdef0123456789",
+# Required with DEBUG off (a missing one stops the start); the development default only with DEBUG on.
+SECRET_KEY = (
+    env("SECRET_KEY", default="dev-only-insecure-secret-key-change-me-0123456789abcdef0123456789")
+    if DEBUG
+    else env("SECRET_KEY")
 )
+# Previous keys, still accepted for signatures and sessions while a new SECRET_KEY rolls out.
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # Public base URL of the platform, used in e-mails and in links sent to sellers.
@@ -41,6 +45,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "oauth2_provider",
     "axes",
+    "health_check",
     "marketplace.core",
     "marketplace.accounts",
     "marketplace.catalog",
@@ -56,8 +61,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "marketplace.core.middleware.RequestIdMiddleware",  # first: every response and log line has the id
     "django.middleware.security.SecurityMiddleware",
+    "marketplace.core.middleware.SecurityHeadersMiddleware",  # CSP and Permissions-Policy
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "marketplace.core.resilience.DatabaseUnavailableMiddleware",  # a lost database: 503, not 500
     "django.contrib.sessions.middleware.SessionMiddleware",
     "marketplace.core.middleware.LanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -92,12 +100,37 @@ TEMPLATES = [
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.bool("DATABASE_POOL", default=False):
-    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = True
+    # While PostgreSQL is away a request waits this long for a connection, then answers 503: well
+    # under gunicorn's 30 s timeout, which would kill the whole process (psycopg_pool's default: 30).
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {"timeout": env.float("DATABASE_POOL_TIMEOUT", default=10)}
+    # The pool checks a connection before handing it out: after a PostgreSQL restart its idle
+    # connections are dead, and without the check the next requests fail (docs/reliability.md).
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+else:
+    # Seconds a connection is kept between requests (0: one per request; the pool replaces this).
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = DATABASES["default"]["CONN_MAX_AGE"] > 0
+# A read replica (a PostgreSQL hot standby) for exports and reports of closed months; nothing else
+# reads from it (marketplace/core/db_router.py, docs/scaling.md). Tests mirror it onto the primary.
+if env("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = {
+        **DATABASES["default"],
+        **env.db("DATABASE_REPLICA_URL"),
+        "TEST": {"MIRROR": "default"},
+    }
+    DATABASE_ROUTERS = ["marketplace.core.db_router.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL", default="")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # An unreachable Redis is a cache miss, not an error page (marketplace/core/resilience.py).
+    CACHES = {
+        "default": {
+            "BACKEND": "marketplace.core.resilience.ResilientRedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2},
+        }
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -133,7 +166,7 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media")))
 # Uploaded files are private: they are served by views that check ownership, never by URL.
 PRIVATE_STORAGE_ROOT = MEDIA_ROOT / "private"
@@ -158,6 +191,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 # E-mail goes through the outbox (marketplace.core.models.OutboundEmail); this is the transport.
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)  # seconds; a stuck SMTP server must not hold a worker
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Cloud Marketplace <no-reply@marketplace.example>")
 
 # Secrets at rest (access keys, app credentials) are encrypted with Fernet keys from here.
@@ -216,6 +250,11 @@ OAUTH2_PROVIDER = {
     "DEFAULT_SCOPES": ["get_user_info"],
     # Single-use codes, exact redirect URIs, refresh only while the user may still use the app.
     "OAUTH2_VALIDATOR_CLASS": "marketplace.sso.oauth.MarketplaceOAuth2Validator",
+    # Codes go to https redirect URIs only in production (RFC 9700 section 2.1); development also
+    # allows http (the sample seller server on 127.0.0.1).
+    "ALLOWED_REDIRECT_URI_SCHEMES": env.list(
+        "OAUTH_REDIRECT_URI_SCHEMES", default=["http", "https"] if DEBUG else ["https"]
+    ),
     # Client secrets are 256 random bits: a fast salted hash is as safe as PBKDF2 for them and keeps
     # the token endpoint fast (marketplace.sso.oauth.ClientSecretHasher says why).
     "CLIENT_SECRET_HASHER": "client_secret_sha256",
@@ -254,6 +293,30 @@ AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 # A translated page for people, 403 JSON for the API.
 AXES_LOCKOUT_CALLABLE = "marketplace.accounts.lockout.lockout_response"
 
+# Secure headers (marketplace.core.middleware.SecurityHeadersMiddleware; docs/architecture.md, "Secure headers").
+# Scripts, styles, images and fonts from our own origin only; no inline script anywhere (behaviour
+# lives in static/js/app.js). Style attributes and a few <style> blocks stay, so styles allow
+# 'unsafe-inline' (styles cannot run code). data: images for Swagger UI's icons. Nothing frames us.
+# No form-action: Chromium applies it to a form's redirects too, and signing in to a seller's app ends
+# with a redirect to the app's own address.
+CONTENT_SECURITY_POLICY = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'", "'unsafe-inline'"],
+    "img-src": ["'self'", "data:"],
+    "font-src": ["'self'"],
+    "connect-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), payment=(), usb=()"
+)
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
 # Celery: a real broker when REDIS_URL is set, otherwise tasks run in-process.
 CELERY_BROKER_URL = REDIS_URL or "memory://localhost//"
 CELERY_RESULT_BACKEND = None
@@ -265,6 +328,9 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_ENABLE_UTC = False
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A task a dead worker took (acks late) goes back to the queue after this many seconds; longer than
+# the longest task (docs/reliability.md).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -355,18 +421,27 @@ MARKETPLACE = {
         # newInstance answered "still processing" (000004): poll queryInstance this often, this long.
         "POLL_EVERY": 60,
         "POLL_FOR": 600,
-        "LEASE_SECONDS": 60,
+        "LEASE_SECONDS": env.int("PRODUCE_LEASE_SECONDS", default=60),
         "DELIVERY_THREADS": env.int("PRODUCE_DELIVERY_THREADS", default=8),
         "RELEASE_AFTER_EXPIRY_DAYS": 7,
         "DELIST_AFTER_FAILED_ORDERS": 5,
     },
 }
 
+# One line per record with the request id (marketplace/core/logging.py): JSON in production.
+LOG_FORMAT = env("LOG_FORMAT", default="plain" if DEBUG else "json")
+if LOG_FORMAT not in ("plain", "json"):
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured("LOG_FORMAT must be plain or json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"()": "marketplace.core.logging.PlainFormatter"},
+        "json": {"()": "marketplace.core.logging.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
@@ -379,12 +454,22 @@ LOGGING = {
     },
 }
 
+# Health endpoints (marketplace/core/health.py): how long the workers check waits for a pong.
+HEALTH_WORKERS_TIMEOUT = env.float("HEALTH_WORKERS_TIMEOUT", default=1.0)
+
+# Deploy checks that the ISV interface decides against (specs/isv-interface.md, docs/sso.md):
+# PKCE is optional for sellers' apps, and the authorization response carries code, state and
+# tenant only (no RFC 9207 `iss`).
+SILENCED_SYSTEM_CHECKS = ["oauth2_provider.W010", "oauth2_provider.W005"]
+
 if not DEBUG:
+    # Behind a reverse proxy that ends TLS and sets X-Forwarded-Proto (README, "Deployment").
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_REDIRECT_EXEMPT = [r"^health/"]  # probes talk plain HTTP to the app port
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
-    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = True
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
     SECURE_CONTENT_TYPE_NOSNIFF = True

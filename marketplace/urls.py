@@ -2,7 +2,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from invoicing import urls as invoicing_urls
 from marketplace.catalog import urls as catalog_urls
@@ -10,6 +10,7 @@ from marketplace.portal import urls as portal_urls
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("health/", include("marketplace.core.urls")),  # liveness, database, Redis, workers
     path("accounts/", include("marketplace.accounts.urls")),
     path("invoicing/", include("invoicing.urls")),
     path("tickets/", include("tickets.urls")),
@@ -20,7 +21,8 @@ urlpatterns = [
     path("", include("marketplace.sso.endpoint_urls")),  # single sign-on: /api/v1/oauth2/..., /.well-known/...
     path("api/v1/", include("marketplace.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # The split view serves Swagger UI's start-up script as a file: no inline script (CSP).
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include((catalog_urls.public_urlpatterns, "catalog"))),
 ]
 

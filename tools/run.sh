@@ -20,7 +20,7 @@ $py manage.py migrate --noinput
 $py manage.py seed_demo
 if [ -n "${DATABASE_URL:-}" ] && [ -n "${REDIS_URL:-}" ]; then
   echo "Starting a Celery worker and beat (logs in var/log/)"
-  .venv/bin/celery -A marketplace worker --loglevel INFO >var/log/worker.log 2>&1 & pids+=($!)
+  .venv/bin/celery -A marketplace worker -Q default,produce,exports,statements,email >var/log/worker.log 2>&1 & pids+=($!)
   .venv/bin/celery -A marketplace beat --loglevel INFO >var/log/beat.log 2>&1 & pids+=($!)
 else
   echo "Tasks run in-process; scheduled jobs by 'manage.py run_schedule' (set DATABASE_URL and REDIS_URL for a real worker and beat)."

@@ -3,27 +3,37 @@
 The rows come from the database in keyset batches (memory does not grow with the statement):
 on PostgreSQL, CSV batches stream through ``COPY (...) TO STDOUT``; XLSX rows go through
 openpyxl's write-only workbook. Progress is saved between batches for the page to show.
+
+The rows are read from the read replica when there is one (``reporting_db``): a generated
+statement's entries never change, so replication lag cannot show a different file. A run holds a
+PostgreSQL advisory lock on its job, so a redelivered task or the sweep never writes the same file
+at the same time; a worker that dies releases it with its connection, and the sweep
+(``exports_resume``) runs the job again.
 """
 
 import csv
 import io
 import os
+from contextlib import contextmanager
 from datetime import datetime
 
 import xlsxwriter
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from marketplace.accounts.models import User
+from marketplace.core.db_router import reporting_db
 from marketplace.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed, as_id
+from marketplace.core.resilience import send_after_commit
 from marketplace.core.uploads import private_storage
 
 from ..models import BillingSettings, ExportJob, Statement
 from ..selectors import visible_to_seller
 
 BATCH = 50_000
+EXPORT_LOCKS = 0x6578  # advisory lock namespace of export jobs ("ex")
 
 # (name, SQL expression, spreadsheet cell type: number or string)
 COLUMNS = [
@@ -141,7 +151,7 @@ def export_request(*, actor: User, statement_id, fmt: str, now: datetime | None 
         created_at=now,
         expires_at=now + timezone.timedelta(days=BillingSettings.current().export_ttl_days),
     )
-    transaction.on_commit(lambda: run_export.delay(job.pk))
+    send_after_commit(lambda: run_export.delay(job.pk))
     return job
 
 
@@ -165,8 +175,32 @@ def _progress(job: ExportJob, rows: int) -> None:
     ExportJob.objects.filter(pk=job.pk).update(rows_done=rows)
 
 
+@contextmanager
+def _running(job_id: int):
+    """True when this process may run the job: no other run holds it. The advisory lock lives on
+    the connection, so a worker that dies mid-export lets go of it at once."""
+    if connection.vendor != "postgresql":
+        yield True
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [EXPORT_LOCKS, job_id])
+        held = cursor.fetchone()[0]
+    try:
+        yield held
+    finally:
+        if held and connection.is_usable():
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [EXPORT_LOCKS, job_id])
+
+
 def export_run(*, job_id: int) -> ExportJob | None:
-    """Produce the file. Safe to run again: a finished job is left alone, a broken one redone."""
+    """Produce the file. Safe to run again: a finished job is left alone, one being produced by
+    another worker too, a broken one redone."""
+    with _running(job_id) as mine:
+        return _run(job_id) if mine else None
+
+
+def _run(job_id: int) -> ExportJob | None:
     job = _claim(job_id)
     if job is None:
         return None
@@ -203,7 +237,7 @@ def _batches(params: dict, *, numbers_as_float: bool = False):
     sql = rows_sql(numbers_as_float=numbers_as_float)
     after = 0
     while True:
-        with connection.cursor() as cursor:
+        with connections[reporting_db()].cursor() as cursor:
             cursor.execute(sql, {**params, "after": after, "limit": BATCH})
             rows = cursor.fetchall()
         if not rows:
@@ -233,7 +267,7 @@ def _copy_csv(out: io.TextIOBase, params: dict, job: ExportJob) -> int:
     """Stream batches with COPY; each batch starts after the entry id of the previous one's last row."""
     sql = rows_sql()
     after, written = 0, 0
-    with connection.cursor() as cursor:
+    with connections[reporting_db()].cursor() as cursor:
         raw = cursor.cursor  # psycopg 3 cursor
         while True:
             query = raw.mogrify(sql, {**params, "after": after, "limit": BATCH})
@@ -306,6 +340,23 @@ def export_file_for(*, actor: User, job_id) -> ExportJob:
     if job.status != ExportJob.Status.DONE or job.expires_at <= timezone.now():
         raise Conflict(_("This export is not available (not ready, or expired)."))
     return job
+
+
+def exports_resume() -> int:
+    """The sweep: queue again every export waiting or running that no run holds: its task was lost
+    (the broker was down when it was requested) or its worker died. A job whose task is merely
+    still queued gets a second one, which finds it done (or held) and does nothing."""
+    from ..tasks import run_export
+
+    waiting = ExportJob.objects.filter(status__in=[ExportJob.Status.PENDING, ExportJob.Status.RUNNING])
+    resumed = 0
+    for pk in waiting.order_by("pk").values_list("pk", flat=True)[:100]:
+        with _running(pk) as free:
+            if not free:
+                continue  # a worker is producing it
+        run_export.delay(pk)
+        resumed += 1
+    return resumed
 
 
 def exports_purge(*, now: datetime | None = None) -> int:

@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 
 from marketplace.accounts.models import User
 from marketplace.catalog.models import JOINT_FLOW_MODES, TradeMode
-from marketplace.core import calendar
+from marketplace.core import audit, calendar
 from marketplace.core.errors import NotFound, ValidationFailed, as_id, require_perm
 from marketplace.core.money import ZERO, quantize
 from marketplace.orders.models import Order, OrderLine, OrderType, Payment, PaymentMethod, Plan, Subscription
@@ -305,7 +305,7 @@ def ledger_adjust(
     if not Seller.objects.filter(pk=as_id(seller_id, _("No such seller."))).exists():
         raise NotFound(_("No such seller."))
     with transaction.atomic():
-        return LedgerEntry.objects.create(
+        entry = LedgerEntry.objects.create(
             seller_id=seller_id,
             trade_mode=trade_mode,
             period=_first_open(period_of(now)),
@@ -317,3 +317,10 @@ def ledger_adjust(
             actor=actor,
             **_amounts(amount, Decimal("0")),
         )
+        audit.money(
+            "ledger.adjusted",
+            entry,
+            actor=actor,
+            changes={"seller": seller_id, "trade_mode": trade_mode, "amount": amount, "reason": reason},
+        )
+        return entry

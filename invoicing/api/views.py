@@ -12,9 +12,11 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.response import Response
 
-from marketplace.core.errors import NotFound, as_id
+from marketplace.accounts.roles import buyer_is_admin
+from marketplace.core.errors import NotAllowed, NotFound, as_id
 from marketplace.core.permissions import IsBuyer, seller_capability
 from marketplace.orders.models import Order
 from marketplace.orders.selectors import buyer_scope
@@ -96,11 +98,21 @@ class _Base(viewsets.GenericViewSet):
 # --- the buyer's side ------------------------------------------------------------------------------
 
 
+class ProfileWritesByAdmins(BasePermission):
+    """Writes to invoice profiles are the tenant administrators' (refused before the body is read,
+    with the service's own refusal)."""
+
+    def has_permission(self, request, view):
+        if request.method in SAFE_METHODS or buyer_is_admin(getattr(request.user, "buyer_membership", None)):
+            return True
+        raise NotAllowed(_("Only the tenant's administrators manage invoice profiles."))
+
+
 class BuyerInvoiceProfileViewSet(_Base):
     """The tenant's invoice titles. Every user of the tenant reads them (to pick one for a
     request); its administrators add, change and delete them."""
 
-    permission_classes = [IsBuyer]
+    permission_classes = [IsBuyer, ProfileWritesByAdmins]
     serializer_class = InvoiceProfileSerializer
     model = InvoiceProfile
     not_found = NO_PROFILE

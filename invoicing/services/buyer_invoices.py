@@ -26,6 +26,7 @@ from marketplace.catalog.models import TradeMode
 from marketplace.core import calendar
 from marketplace.core.errors import Conflict, InvalidTransition, NotAllowed, NotFound, ValidationFailed, as_id
 from marketplace.core.money import ZERO, quantize
+from marketplace.core.resilience import send_after_commit
 from marketplace.core.services import email_queue, notify
 from marketplace.core.state import lock, move, record
 from marketplace.core.uploads import validate_upload
@@ -659,7 +660,7 @@ def letter_request(*, actor: User, request_id, now=None) -> ExplanationLetter:
             params={"code": letter.verification_code},
             at=now,
         )
-        transaction.on_commit(lambda: stamp_letter.apply_async((letter.pk,), countdown=delay))
+        send_after_commit(lambda: stamp_letter.apply_async((letter.pk,), countdown=delay))
     return letter
 
 

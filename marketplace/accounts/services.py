@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, gettext_noop, ngettext
 
-from marketplace.core import calendar
+from marketplace.core import audit, calendar
 from marketplace.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed, as_id, require_perm
 from marketplace.core.services import email_queue, notify
 from marketplace.core.state import check_transition, lock, move
@@ -189,13 +189,25 @@ def invitation_accept(*, token: str, user: User | None = None, password: str = "
                 joined = BuyerMembership.objects.create(
                     buyer=invitation.buyer, user=user, role=invitation.role, org_unit=invitation.org_unit
                 )
+                audit.permission(
+                    "buyermembership.granted",
+                    joined,
+                    actor=user,
+                    changes={"role": [None, joined.role], "invitation": invitation.pk},
+                )
                 from marketplace.sso.sync import sync_members_changed
 
                 sync_members_changed(tenant=invitation.buyer, memberships=[joined], flag="1")  # admins: every app
             else:
                 if hasattr(user, "seller_membership"):
                     raise Conflict(_("You already belong to a seller."))
-                SellerMembership.objects.create(seller=invitation.seller, user=user, role=invitation.role)
+                joined = SellerMembership.objects.create(seller=invitation.seller, user=user, role=invitation.role)
+                audit.permission(
+                    "sellermembership.granted",
+                    joined,
+                    actor=user,
+                    changes={"role": [None, joined.role], "invitation": invitation.pk},
+                )
         except IntegrityError as exc:
             raise Conflict(_("You already belong to an account of this kind.")) from exc
         invitation.accepted_at = timezone.now()
@@ -257,6 +269,10 @@ def buyer_member_update(*, actor: User, membership_id: int, role: str, org_unit_
         membership.role = role
         membership.org_unit = unit
         membership.save(update_fields=["role", "org_unit"])
+        if role != before[0]:
+            audit.permission(
+                "buyermembership.role_changed", membership, actor=actor, changes={"role": [before[0], role]}
+            )
         if (membership.role, membership.org_unit_id) != before:
             from marketplace.sso.sync import sync_member_updated
 
@@ -284,6 +300,7 @@ def buyer_member_remove(*, actor: User, membership_id: int) -> None:
         from marketplace.sso.sync import sync_members_changed
 
         sync_members_changed(tenant=buyer, memberships=[membership], flag="0")  # before its app access goes
+        audit.permission("buyermembership.removed", membership, actor=actor, changes={"role": [membership.role, None]})
         membership.delete()
 
 
@@ -348,6 +365,10 @@ def seller_member_update(*, actor: User, membership_id: int, role: str) -> Selle
             _keep_one_admin(
                 SellerMembership.objects.select_for_update().filter(seller=admin.seller_id), SellerMembership.Role.ADMIN
             )
+        if membership.role != role:
+            audit.permission(
+                "sellermembership.role_changed", membership, actor=actor, changes={"role": [membership.role, role]}
+            )
         membership.role = role
         membership.save(update_fields=["role"])
     return membership
@@ -369,6 +390,7 @@ def seller_member_remove(*, actor: User, membership_id: int) -> None:
             _keep_one_admin(
                 SellerMembership.objects.select_for_update().filter(seller=admin.seller_id), SellerMembership.Role.ADMIN
             )
+        audit.permission("sellermembership.removed", membership, actor=actor, changes={"role": [membership.role, None]})
         membership.delete()
 
 

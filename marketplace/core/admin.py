@@ -4,15 +4,18 @@ The admin is a UI over services: actions never write models themselves, and each
 reported per object with ``message_user``.
 """
 
+import json
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.shortcuts import render
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from .errors import ServiceError
-from .models import Notification, OutboundEmail
+from .models import AuditEntry, Notification, OutboundEmail
 from .services import email_deliver
 
 
@@ -128,3 +131,31 @@ class NotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["user", "title", "created_at", "read_at"]
     search_fields = ["user__email", "title"]
     list_select_related = ["user"]
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The audit log of money and permission changes: read-only for operations and finance."""
+
+    list_display = ["created_at", "category", "action", "object_type", "object_id", "object_repr", "actor_repr", "ip"]
+    list_filter = ["category", "action", "object_type", ("actor", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["object_repr", "=object_id", "action", "actor_repr", "=request_id"]
+    date_hierarchy = "created_at"
+    fields = [
+        "created_at",
+        "category",
+        "action",
+        "actor_repr",
+        "object_type",
+        "object_id",
+        "object_repr",
+        "shown_changes",
+        "ip",
+        "request_id",
+    ]
+    readonly_fields = fields
+    show_full_result_count = False
+
+    @admin.display(description=gettext_lazy("changes"))
+    def shown_changes(self, obj):
+        return format_html("<pre>{}</pre>", json.dumps(obj.changes, ensure_ascii=False, indent=2, sort_keys=True))

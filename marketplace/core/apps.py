@@ -9,6 +9,10 @@ class CoreConfig(AppConfig):
     verbose_name = _("Platform core")
 
     def ready(self):
+        from . import checks  # noqa: F401  (deploy checks)
+        from .audit import connect as connect_audit
+
+        connect_audit()  # staff groups and permissions into the audit log
         from .beat import sync_beat_schedule
 
         post_migrate.connect(_sync_after_migrate(sync_beat_schedule), dispatch_uid="sync_beat_schedule", weak=False)

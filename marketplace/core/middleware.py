@@ -1,6 +1,27 @@
 from django.conf import settings
 from django.utils import translation
 
+from . import logging as log_context
+
+
+class RequestIdMiddleware:
+    """Give every request an id: the X-Request-ID a proxy sent when it is a sane token, else a new
+    one. It is on ``request.request_id``, in the X-Request-ID response header, in every log line
+    written while the request is served and in the headers of the tasks it queues."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.request_id = log_context.new_request_id(request.headers.get("X-Request-ID"))
+        token = log_context.bind(request_id=request.request_id, request=request)
+        try:
+            response = self.get_response(request)
+        finally:
+            log_context.unbind(token)
+        response.headers["X-Request-ID"] = request.request_id
+        return response
+
 
 class LanguageMiddleware:
     """Activate the language the visitor chose (cookie), else the platform default (zh-hans).
@@ -26,3 +47,29 @@ class LanguageMiddleware:
         response.headers.setdefault("Content-Language", code)
         translation.deactivate()
         return response
+
+
+class SecurityHeadersMiddleware:
+    """Headers Django's SecurityMiddleware does not set: a Content-Security-Policy on HTML pages and a
+    Permissions-Policy on every response (settings CONTENT_SECURITY_POLICY and PERMISSIONS_POLICY).
+
+    Nosniff, Referrer-Policy, Cross-Origin-Opener-Policy and HSTS come from SecurityMiddleware,
+    X-Frame-Options from XFrameOptionsMiddleware. A view that sets its own header keeps it.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.csp = _policy(getattr(settings, "CONTENT_SECURITY_POLICY", {}))
+        self.permissions = getattr(settings, "PERMISSIONS_POLICY", "")
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if self.csp and response.get("Content-Type", "").startswith("text/html"):
+            response.headers.setdefault("Content-Security-Policy", self.csp)
+        if self.permissions:
+            response.headers.setdefault("Permissions-Policy", self.permissions)
+        return response
+
+
+def _policy(directives: dict[str, list[str]]) -> str:
+    return "; ".join(f"{name} {' '.join(sources)}".strip() for name, sources in directives.items())

@@ -112,3 +112,61 @@ class Notification(models.Model):
 
     def __str__(self):
         return self.title
+
+
+class AuditEntryQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise PermissionError("audit entries are never changed")
+
+    def delete(self):
+        raise PermissionError("audit entries are never deleted")
+
+
+class AuditEntry(models.Model):
+    """One change of money or of permissions: who, what, to which object, from where. Append-only:
+    the model refuses updates and deletes, and so does the database (a trigger, migration 0004).
+    Written by ``marketplace.core.audit``; read by operations and finance in the admin."""
+
+    class Category(models.TextChoices):
+        MONEY = "money", _("Money")
+        PERMISSION = "permission", _("Permissions")
+
+    created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+    category = models.CharField(_("category"), max_length=16, choices=Category.choices)
+    action = models.CharField(_("action"), max_length=64, db_index=True)
+    # No database constraint: an entry outlives whatever it names and never blocks a deletion.
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("actor"),
+    )
+    actor_repr = models.CharField(_("actor"), max_length=254, blank=True)
+    object_type = models.CharField(_("object type"), max_length=100, db_index=True)
+    object_id = models.CharField(_("object id"), max_length=64, db_index=True)
+    object_repr = models.CharField(_("object"), max_length=200, blank=True)
+    changes = models.JSONField(_("changes"), default=dict, blank=True)
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    request_id = models.CharField(_("request id"), max_length=128, blank=True)
+
+    objects = AuditEntryQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit log")
+        ordering = ["-created_at", "-id"]
+        default_permissions = ("view",)
+
+    def __str__(self):
+        return f"{self.action} {self.object_type}:{self.object_id}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise PermissionError("audit entries are never changed")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("audit entries are never deleted")

@@ -9,6 +9,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from .models import Notification, OutboundEmail
+from .resilience import send_after_commit
 
 EMAIL_RETRY_MINUTES = (1, 5, 30, 120, 720)
 
@@ -31,7 +32,7 @@ def email_queue(
         attachment=attachment,
         attachment_name=attachment_name[:200],
     )
-    transaction.on_commit(lambda: deliver_email.delay(email.pk))
+    send_after_commit(lambda: deliver_email.delay(email.pk))
     return email
 
 
@@ -116,7 +117,7 @@ def notify_many(notices: Iterable[dict]) -> list[Notification]:
     emails = OutboundEmail.objects.bulk_create(emails)
     if emails:
         ids = [email.pk for email in emails]
-        transaction.on_commit(lambda: deliver_emails.delay(ids))
+        send_after_commit(lambda: deliver_emails.delay(ids))
     return Notification.objects.bulk_create(rows)
 
 

@@ -7,6 +7,7 @@ to its event model (an ``EventBase``). Services lock the row with ``lock()``, th
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from . import audit
 from .errors import InvalidTransition, NotFound, as_id
 
 
@@ -52,7 +53,7 @@ def record(
     obj, *, actor, note: str = "", params=None, message: str = "", from_status: str | None = None, at=None
 ) -> None:
     """An event without a move (a note on the timeline), or the creation event (``from_status=""``)."""
-    obj.events.create(
+    event = obj.events.create(
         actor=actor,
         from_status=obj.status if from_status is None else from_status,
         to_status=obj.status,
@@ -60,6 +61,15 @@ def record(
         params={k: str(v) for k, v in (params or {}).items()},
         message=str(message),
         created_at=at or timezone.now(),
+    )
+    # Money and permission timelines also go to the audit log (marketplace.core.audit).
+    audit.state_event(
+        obj,
+        actor=actor,
+        from_status=event.from_status,
+        note=event.note,
+        params=event.params,
+        message=event.message,
     )
 
 

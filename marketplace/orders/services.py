@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy, gettext_noop
 from billing.services.ledger import ledger_settle_line
 from marketplace.accounts.models import Buyer, BuyerMembership, Seller, User
 from marketplace.catalog.models import Plan, Product
-from marketplace.core import calendar
+from marketplace.core import audit, calendar
 from marketplace.core.errors import (
     Conflict,
     NotAllowed,
@@ -631,6 +631,7 @@ def credit_grant_coupon(*, actor: User, buyer_id, amount, reason: str) -> Credit
         raise ValidationFailed(_("Say why the coupon is granted."))
     with transaction.atomic():
         account = _locked_account(buyer_id)
+        before = account.coupon_balance
         account.coupon_balance += amount
         account.save(update_fields=["coupon_balance"])
         CreditTransaction.objects.create(
@@ -640,6 +641,12 @@ def credit_grant_coupon(*, actor: User, buyer_id, amount, reason: str) -> Credit
             balance_after=account.coupon_balance,
             actor=actor,
             reason=reason.strip(),
+        )
+        audit.money(
+            "credit.coupon_granted",
+            account,
+            actor=actor,
+            changes={"coupon_balance": [before, account.coupon_balance], "reason": reason.strip()},
         )
     return account
 
@@ -657,6 +664,12 @@ def credit_set_limit(*, actor: User, buyer_id, limit, reason: str) -> CreditAcco
             raise Conflict(
                 _("The buyer has used CNY %(used)s: the limit cannot go below that.") % {"used": account.credit_used}
             )
+        audit.money(
+            "credit.limit_set",
+            account,
+            actor=actor,
+            changes={"credit_limit": [account.credit_limit, limit], "reason": reason.strip()},
+        )
         account.credit_limit = limit
         account.save(update_fields=["credit_limit"])
         CreditTransaction.objects.create(

@@ -28,8 +28,9 @@ from django.utils.translation import gettext_lazy, gettext_noop
 from marketplace.accounts.models import Seller, User
 from marketplace.accounts.roles import seller_can
 from marketplace.catalog.models import DeliveryKind
-from marketplace.core import calendar
+from marketplace.core import audit, calendar
 from marketplace.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed, as_id
+from marketplace.core.resilience import send_after_commit
 from marketplace.core.services import notify, notify_many
 from marketplace.core.state import move, record_many
 from marketplace.orders.models import Order, OrderLine, OrderType, Subscription
@@ -90,23 +91,31 @@ def rsa_key_update(*, actor: User, public_key_pem: str) -> SellerIntegration:
     return integration
 
 
-def access_key_issue(*, seller: Seller, purpose: str, secret: str | None = None, now=None) -> tuple[AccessKey, str]:
+def access_key_issue(
+    *, seller: Seller, purpose: str, secret: str | None = None, now=None, actor: User | None = None
+) -> tuple[AccessKey, str]:
     """Issue a new key for ``purpose``, revoking the previous one (a rotation signs with the new key
     only). Returns the key and its secret, which is shown once and stored encrypted."""
     now = now or timezone.now()
     secret = secret or secrets.token_urlsafe(32)
     with transaction.atomic():
-        AccessKey.objects.select_for_update().filter(seller=seller, purpose=purpose, revoked_at__isnull=True).update(
-            revoked_at=now
-        )
+        previous = AccessKey.objects.select_for_update().filter(seller=seller, purpose=purpose, revoked_at__isnull=True)
+        revoked = list(previous.values_list("key_id", flat=True))
+        previous.update(revoked_at=now)
         key = AccessKey.objects.create(seller=seller, purpose=purpose, secret=secret, created_at=now)
+        audit.permission(
+            "accesskey.rotated" if revoked else "accesskey.issued",
+            key,
+            actor=actor,
+            changes={"seller": seller.pk, "purpose": purpose, "key_id": key.key_id, "revoked": revoked},
+        )
     return key, secret
 
 
 def access_key_rotate(*, actor: User, purpose: str) -> tuple[AccessKey, str]:
     if purpose not in AccessKey.Purpose.values:
         raise ValidationFailed(_("Unknown key purpose."))
-    return access_key_issue(seller=_integration_admin(actor), purpose=purpose)
+    return access_key_issue(seller=_integration_admin(actor), purpose=purpose, actor=actor)
 
 
 def produce_key(seller_id: int) -> str | None:
@@ -148,7 +157,7 @@ def _queue(
         next_attempt_at=now or timezone.now(),
         created_at=now or timezone.now(),
     )
-    transaction.on_commit(lambda: deliver_message.delay(message.pk))
+    send_after_commit(lambda: deliver_message.delay(message.pk))
     return message
 
 
@@ -926,5 +935,5 @@ def message_retry(*, actor: User, message_id, now: datetime | None = None) -> Pr
         message.save(update_fields=["status", "next_attempt_at", "finished_at", "created_at"])
     from .tasks import deliver_message
 
-    transaction.on_commit(lambda: deliver_message.delay(message.pk))
+    send_after_commit(lambda: deliver_message.delay(message.pk))
     return message

@@ -12,6 +12,7 @@ from oauth2_provider.models import Application
 from marketplace.accounts.models import Buyer, BuyerMembership, OrgUnit, Seller, User
 from marketplace.accounts.roles import seller_can
 from marketplace.catalog.models import DeliveryKind, Product, TradeMode
+from marketplace.core import audit
 from marketplace.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed, as_id
 from marketplace.orders.models import Subscription
 from marketplace.provisioning import protocol
@@ -191,6 +192,17 @@ def app_access_set(*, actor: User, product_id, membership_ids, now=None) -> list
         AppAccess.objects.bulk_create(
             [AppAccess(membership=m, product=product, granted_by=actor, created_at=now) for m in added]
         )
+        if added or removed:
+            audit.permission(
+                "app.access_changed",
+                product,
+                actor=actor,
+                changes={
+                    "tenant": tenant.pk,
+                    "granted": sorted(m.user.email for m in added),
+                    "revoked": sorted(m.user.email for m in removed),
+                },
+            )
         users = [m for m in added if m.role != BuyerMembership.Role.ADMIN]
         gone = [m for m in removed if m.role != BuyerMembership.Role.ADMIN]
         if users:

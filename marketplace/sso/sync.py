@@ -27,11 +27,11 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from django.conf import settings
-from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from marketplace.accounts.models import Buyer, BuyerMembership, OrgUnit
+from marketplace.core.resilience import send_after_commit
 from marketplace.provisioning.models import Instance, ProduceMessage, SellerIntegration
 from marketplace.provisioning.services import beijing_stamp
 
@@ -68,7 +68,7 @@ def _queue_many(messages: list[ProduceMessage]) -> list[ProduceMessage]:
     queues: dict[int, list[int]] = defaultdict(list)
     for message in messages:
         queues[message.instance_id].append(message.pk)
-    transaction.on_commit(lambda: _deliver_in_order(list(queues.values())))
+    send_after_commit(lambda: _deliver_in_order(list(queues.values())))
     return messages
 
 

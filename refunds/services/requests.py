@@ -27,6 +27,7 @@ from marketplace.catalog.models import DeliveryKind
 from marketplace.core import calendar
 from marketplace.core.errors import Conflict, InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from marketplace.core.money import ZERO, quantize
+from marketplace.core.resilience import send_after_commit
 from marketplace.core.services import notify
 from marketplace.core.state import lock, move, record
 from marketplace.orders.gateway import gateway
@@ -214,7 +215,7 @@ def _approve(request: RefundRequest, actor, amount: Decimal, now, *, note) -> No
     move(request, R.APPROVED, actor=actor, note=note, fields=("amount", "approved_at", "pay_by"), at=now)
     from ..tasks import pay_refund
 
-    transaction.on_commit(lambda: pay_refund.delay(request.pk))
+    send_after_commit(lambda: pay_refund.delay(request.pk))
     _tell_buyer(request, gettext_lazy("Refund %(number)s is approved"), "notifications/refund_approved.txt")
 
 

@@ -36,10 +36,14 @@ def page(browser, live_server, request):
     context = browser.new_context(viewport={"width": 1366, "height": 900}, base_url=live_server.url)
     page = context.new_page()
     page.set_default_timeout(15000)
+    # Anything the Content-Security-Policy blocks is a broken page: every browser test checks it.
+    blocked = []
+    page.on("console", lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None)
     yield page
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
     context.close()
+    assert blocked == [], "the Content-Security-Policy blocked something"
 
 
 def login(page, email, password):

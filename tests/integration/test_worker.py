@@ -1,5 +1,6 @@
 """A real Celery worker, started as a process, against Redis and the test database."""
 
+import json
 import os
 import subprocess
 import sys
@@ -11,6 +12,9 @@ import redis
 from celery import Celery
 from django.db import connection
 
+from marketplace.celery import QUEUES, TASK_ROUTES
+from marketplace.core import health
+from marketplace.core.logging import log_context
 from marketplace.core.models import OutboundEmail
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -35,17 +39,34 @@ def worker(tmp_path):
         "REDIS_URL": BROKER,
         "CELERY_TASK_ALWAYS_EAGER": "false",
         "EMAIL_URL": f"filemail:///{tmp_path / 'mail'}",  # four slashes: an absolute path
+        "LOG_FORMAT": "json",
+        "LOG_LEVEL": "DEBUG",  # the line each task ends with is DEBUG
     }
     celery = Path(sys.executable).with_name("celery")
-    proc = subprocess.Popen(
-        [str(celery), "-A", "marketplace", "worker", "--pool", "solo", "--loglevel", "INFO", "--without-heartbeat"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    log = tmp_path / "worker.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen(
+            [
+                str(celery),
+                "-A",
+                "marketplace",
+                "worker",
+                "--pool",
+                "solo",
+                "--without-heartbeat",
+                "-Q",
+                ",".join(QUEUES),
+            ],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
     # Not the current app: shared tasks of later tests must keep resolving to the project's (eager) app.
+    # Routed as the project routes them, so each message goes to its own queue.
     client = Celery(broker=BROKER, set_as_current=False)
+    client.conf.task_default_queue = "default"
+    client.conf.task_routes = {name: {"queue": queue} for name, queue in TASK_ROUTES.items()}
     yield client, tmp_path / "mail"
     proc.terminate()
     try:
@@ -83,3 +104,30 @@ def test_a_real_worker_delivers_queued_and_left_behind_emails(worker):
     assert written.count("Subject: Queued") == 1
     assert written.count("Subject: Left behind") == 1
     assert OutboundEmail.objects.get(pk=queued.pk).attempts == 1
+
+
+def test_a_task_logs_the_request_id_of_the_request_that_queued_it(worker, tmp_path):
+    client, _maildir = worker
+    email = OutboundEmail.objects.create(to="a@example.com", subject="Traced", body="one")
+
+    with log_context(request_id="req-4f2a9c"):  # as RequestIdMiddleware binds it for a request
+        client.send_task("marketplace.core.tasks.deliver_email", args=[email.pk])
+
+    def task_lines():
+        lines = [
+            json.loads(line) for line in (tmp_path / "worker.log").read_text().splitlines() if line.startswith("{")
+        ]
+        return [line for line in lines if line.get("task") == "marketplace.core.tasks.deliver_email"]
+
+    assert wait_for(task_lines), "the worker logged nothing for the task"
+    assert {line["request_id"] for line in task_lines()} == {"req-4f2a9c"}
+    assert OutboundEmail.objects.get(pk=email.pk).status == "sent"
+
+
+def test_the_workers_health_endpoint_answers_200_while_every_queue_has_a_worker(worker, client, monkeypatch, settings):
+    celery_client, _maildir = worker
+    monkeypatch.setattr(health, "celery_app", lambda: celery_client)
+    settings.HEALTH_WORKERS_TIMEOUT = 2.0
+
+    assert wait_for(lambda: client.get("/health/workers/?format=json").status_code == 200, timeout=60)
+    assert client.get("/health/workers/?format=json").json() == {"workers": "OK"}

@@ -308,7 +308,7 @@ def test_a_running_deployment_is_polled_until_it_succeeds(
     assert (deployment.status, deployment.finished_at) == ("running", None)
     assert "checking the target environment" in deployment.log
     page = buyer_client.get(url).content.decode()
-    assert "Deploying" in page and "location.reload()" in page
+    assert "Deploying" in page and "data-reload-after" in page  # static/js/app.js reloads it
     query = ProduceMessage.objects.get(activity="queryDeployment")
     assert (query.status, query.payload) == (
         "pending",
