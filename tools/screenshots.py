@@ -51,6 +51,8 @@ PAGES = [
     ("seller-refund", "seller-finance@example.com", "/seller/refunds/1/"),
     ("buyer-refunds", "buyer@example.com", "/buyer/refunds/"),
     ("seller-benefits", "seller@example.com", "/seller/benefits/"),
+    ("seller-cooperation", "seller@example.com", "/seller/cooperation/"),
+    ("seller-acceleration-below", "seller@example.com", "/seller/cooperation/acceleration-plan/"),
     ("app-access", "tenant-admin@example.com", "/buyer/workbench/apps/1/access/"),
     (
         "sso-refused",
