@@ -7,11 +7,9 @@ ticket waits for acceptance or is processed, pauses while the buyer is asked for
 confirm, and stops when the ticket closes.
 """
 
-from contextlib import contextmanager
 from datetime import time, timedelta
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -24,7 +22,7 @@ from marketplace.catalog.models import Product
 from marketplace.core.errors import InvalidTransition, NotAllowed, NotFound, ValidationFailed, as_id
 from marketplace.core.services import notify
 from marketplace.core.state import lock, move, record
-from marketplace.core.uploads import validate_upload
+from marketplace.core.uploads import clean_files, files_kept_only_on_success
 from marketplace.orders.models import Order
 from marketplace.orders.selectors import buyer_scope
 
@@ -133,35 +131,6 @@ def _hours(minutes: int) -> str:
 # --- opening ---------------------------------------------------------------------------------------
 
 
-def _clean_files(files) -> list:
-    files = [f for f in (files or []) if f]
-    if len(files) > MAX_FILES:
-        raise ValidationFailed(
-            _("At most %(n)s files at a time.") % {"n": MAX_FILES},
-            field_errors={"files": [_("At most %(n)s files at a time.") % {"n": MAX_FILES}]},
-        )
-    for f in files:
-        try:
-            validate_upload(f)
-        except ValidationError as exc:
-            message = f"{f.name}: {exc.messages[0]}"
-            raise ValidationFailed(message, field_errors={"files": [message]}) from exc
-    return files
-
-
-@contextmanager
-def _files_kept_only_on_success():
-    """Files written inside a transaction that then fails are deleted again: a rollback leaves no
-    stray uploads behind. Yields the list ``_attach`` records what it stored in."""
-    stored: list = []
-    try:
-        yield stored
-    except BaseException:
-        for attachment in stored:
-            attachment.file.storage.delete(attachment.file.name)
-        raise
-
-
 def _attach(ticket: Ticket, message: TicketMessage | None, files, actor: User, now, stored: list) -> None:
     for f in files:
         stored.append(
@@ -221,10 +190,10 @@ def ticket_open(
         ).first()
         if order is None:
             raise NotFound(_("No such order."))
-    files = _clean_files(files)
+    files = clean_files(files, max_files=MAX_FILES)
     schedule = schedule_of(reception)
     target = timedelta(hours=reception.resolution_hours)
-    with _files_kept_only_on_success() as stored, transaction.atomic():
+    with files_kept_only_on_success() as stored, transaction.atomic():
         ticket = Ticket.objects.create(
             number=new_ticket_number(now),
             seller_id=product.seller_id,
@@ -378,8 +347,8 @@ def ticket_reply(*, actor: User, ticket_id, body: str, internal: bool = False, f
     seller's, never shown to the buyer."""
     now = now or timezone.now()
     body = _text(body, "body", _("Message"))
-    files = _clean_files(files)
-    with _files_kept_only_on_success() as stored, transaction.atomic():
+    files = clean_files(files, max_files=MAX_FILES)
+    with files_kept_only_on_success() as stored, transaction.atomic():
         ticket = _locked(ticket_id)
         side = _side(actor, ticket)
         if not ticket.is_open:

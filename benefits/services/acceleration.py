@@ -10,12 +10,12 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.validators import validate_ipv46_address
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, gettext_noop
 
+from marketplace.accounts.groups import staff_with_perm
 from marketplace.accounts.models import SellerMembership, User
 from marketplace.core import calendar
 from marketplace.core.errors import Conflict, ValidationFailed, require_perm
@@ -145,7 +145,7 @@ def plan_apply(
             raise Conflict(_("You have applied to the acceleration plan already.")) from exc
         raise
     notify(
-        users=_deciders(),
+        users=staff_with_perm("benefits.decide_accelerationplan"),
         subject=gettext_lazy("Acceleration plan application: %(seller)s"),
         subject_params={"seller": seller.name},
         template="notifications/acceleration_plan_applied.txt",
@@ -153,18 +153,6 @@ def plan_apply(
         link=reverse("admin:benefits_accelerationplan_change", args=[plan.pk]),
     )
     return plan
-
-
-def _deciders() -> list[User]:
-    return list(
-        User.objects.filter(is_staff=True, is_active=True)
-        .filter(
-            Q(is_superuser=True)
-            | Q(groups__permissions__codename="decide_accelerationplan")
-            | Q(user_permissions__codename="decide_accelerationplan")
-        )
-        .distinct()
-    )
 
 
 def _decided(actor: User, plan_id) -> AccelerationPlan:

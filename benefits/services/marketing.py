@@ -4,18 +4,16 @@ changes; after the activity the seller hands in acceptance materials, operations
 them; finance records the support paid. Every step is a move in the state machine with an event and
 a notice."""
 
-from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, gettext_noop
 
+from marketplace.accounts.groups import staff_with_perm
 from marketplace.accounts.models import User
 from marketplace.accounts.roles import SELLER_CAPABILITIES
 from marketplace.core import calendar
@@ -23,7 +21,7 @@ from marketplace.core.errors import Conflict, InvalidTransition, ValidationFaile
 from marketplace.core.money import quantize
 from marketplace.core.services import notify
 from marketplace.core.state import lock, move, record
-from marketplace.core.uploads import validate_upload
+from marketplace.core.uploads import clean_files, files_kept_only_on_success
 
 from ..models import MarketingSupport, MarketingSupportAttachment
 from .acceleration import approved_plan
@@ -71,32 +69,6 @@ def _date(value, field: str, errors: dict) -> date | None:
     except ValueError:
         errors[field] = [_("Enter a date as YYYY-MM-DD.")]
         return None
-
-
-def _clean_files(files, field: str = "files") -> list:
-    files = [f for f in (files or []) if f]
-    if len(files) > MAX_FILES:
-        message = _("At most %(n)s files at a time.") % {"n": MAX_FILES}
-        raise ValidationFailed(message, field_errors={field: [message]})
-    for f in files:
-        try:
-            validate_upload(f)
-        except ValidationError as exc:
-            message = f"{f.name}: {exc.messages[0]}"
-            raise ValidationFailed(message, field_errors={field: [message]}) from exc
-    return files
-
-
-@contextmanager
-def _files_kept_only_on_success():
-    """Files stored inside a transaction that then fails are deleted again."""
-    stored: list = []
-    try:
-        yield stored
-    except BaseException:
-        for attachment in stored:
-            attachment.file.storage.delete(attachment.file.name)
-        raise
 
 
 def _attach(application, files, kind, actor, now, stored) -> None:
@@ -163,8 +135,8 @@ def marketing_save(
     values, errors = _fields(data)
     if errors:
         _fail(errors)
-    files = _clean_files(files)
-    with _files_kept_only_on_success() as stored, transaction.atomic():
+    files = clean_files(files, max_files=MAX_FILES)
+    with files_kept_only_on_success() as stored, transaction.atomic():
         if application_id is None:
             application = MarketingSupport.objects.create(
                 seller_id=membership.seller_id, plan=plan, created_by=actor, created_at=now, updated_at=now, **values
@@ -256,8 +228,8 @@ def marketing_submit_acceptance(*, actor: User, application_id, report: str, fil
     """After the activity: the report and the evidence (at least one file, new or handed in before)."""
     now = now or timezone.now()
     report = (report or "").strip()
-    files = _clean_files(files)
-    with _files_kept_only_on_success() as stored, transaction.atomic():
+    files = clean_files(files, max_files=MAX_FILES)
+    with files_kept_only_on_success() as stored, transaction.atomic():
         application = _seller_application(actor, application_id)
         if application.status not in MarketingSupport.ACCEPTANCE_OPEN:
             raise InvalidTransition(_("Acceptance materials are handed in once the application is approved."))
@@ -385,7 +357,9 @@ def marketing_accept(*, actor: User, application_id, now=None) -> MarketingSuppo
             at=now,
         )
         _tell_seller(application, gettext_lazy("Marketing support activity accepted: %(number)s"))
-        _tell_operations(application, gettext_lazy("Marketing support to pay: %(number)s"), perm="pay_marketingsupport")
+        _tell_operations(
+            application, gettext_lazy("Marketing support to pay: %(number)s"), perm="benefits.pay_marketingsupport"
+        )
     return application
 
 
@@ -468,14 +442,10 @@ def _tell_seller(application: MarketingSupport, subject) -> None:
     )
 
 
-def _tell_operations(application: MarketingSupport, subject, perm: str = "review_marketingsupport") -> None:
+def _tell_operations(application: MarketingSupport, subject, perm: str = "benefits.review_marketingsupport") -> None:
     """Staff holding ``perm`` (reviewers by default; finance for payments due)."""
     notify(
-        users=list(
-            User.objects.filter(is_staff=True, is_active=True)
-            .filter(Q(is_superuser=True) | Q(groups__permissions__codename=perm) | Q(user_permissions__codename=perm))
-            .distinct()
-        ),
+        users=staff_with_perm(perm),
         subject=subject,
         subject_params={"number": application.number},
         template="notifications/marketing_support.txt",

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, gettext_noop
 
+from marketplace.accounts.groups import staff_with_perm
 from marketplace.accounts.models import User
 from marketplace.accounts.roles import SELLER_CAPABILITIES, buyer_is_admin, seller_can
 from marketplace.catalog.models import TradeMode
@@ -713,15 +714,7 @@ def _issuer_users(request: InvoiceRequest) -> list[User]:
                 seller_membership__role__in=SELLER_CAPABILITIES["invoices.manage"],
             )
         )
-    return list(
-        User.objects.filter(is_staff=True, is_active=True)
-        .filter(
-            Q(is_superuser=True)
-            | Q(groups__permissions__codename="issue_invoicerequest")
-            | Q(user_permissions__codename="issue_invoicerequest")
-        )
-        .distinct()
-    )
+    return staff_with_perm("invoicing.issue_invoicerequest")
 
 
 def _tell_issuer(request: InvoiceRequest, subject, template: str) -> None:

@@ -107,3 +107,17 @@ def ensure_operations_groups(**kwargs) -> None:
             if perm is not None:
                 wanted.append(perm)
         group.permissions.add(*wanted)
+
+
+def staff_with_perm(perm: str) -> list:
+    """Active staff who hold ``perm`` ("app_label.codename"), through a group, directly, or as
+    superusers: whom a notice about work needing that permission goes to."""
+    from django.db.models import Q
+
+    from .models import User
+
+    app_label, codename = perm.split(".")
+    holds = Q(groups__permissions__codename=codename, groups__permissions__content_type__app_label=app_label) | Q(
+        user_permissions__codename=codename, user_permissions__content_type__app_label=app_label
+    )
+    return list(User.objects.filter(is_staff=True, is_active=True).filter(Q(is_superuser=True) | holds).distinct())

@@ -2,6 +2,7 @@
 
 import os
 import uuid
+from contextlib import contextmanager
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -63,3 +64,34 @@ class PrivateUploadTo:
 
 def content_type_for(name: str) -> str:
     return CONTENT_TYPES.get(os.path.splitext(name)[1].lower(), "application/octet-stream")
+
+
+def clean_files(files, *, max_files: int, field: str = "files") -> list:
+    """The files of one upload field, each checked (``validate_upload``); a refusal names the file
+    and is a ``ValidationFailed`` on ``field``."""
+    from .errors import ValidationFailed
+
+    files = [f for f in (files or []) if f]
+    if len(files) > max_files:
+        message = _("At most %(n)s files at a time.") % {"n": max_files}
+        raise ValidationFailed(message, field_errors={field: [message]})
+    for f in files:
+        try:
+            validate_upload(f)
+        except ValidationError as exc:
+            message = f"{f.name}: {exc.messages[0]}"
+            raise ValidationFailed(message, field_errors={field: [message]}) from exc
+    return files
+
+
+@contextmanager
+def files_kept_only_on_success():
+    """Files written inside a transaction that then fails are deleted again: a rollback leaves no
+    stray uploads behind. Yields a list; append each stored model instance (with ``.file``) to it."""
+    stored: list = []
+    try:
+        yield stored
+    except BaseException:
+        for attachment in stored:
+            attachment.file.storage.delete(attachment.file.name)
+        raise

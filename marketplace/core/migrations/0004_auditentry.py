@@ -1,55 +1,12 @@
-"""The audit log, append-only: the database refuses UPDATE and DELETE of its rows, whatever code (or
-person at a SQL prompt) tries (as benefits/migrations/0003_agreement_immutable.py does for signed
-agreements). On PostgreSQL both raise; TRUNCATE, which only the database owner runs, is not a row
-change and stays possible (Django's flush between transactional tests uses it).
-
-SQLite (development, and the tests' fallback) has no TRUNCATE: Django empties its tables with
-DELETE, so there a DELETE is ignored (the row stays, no error) rather than refused, and an UPDATE
-is refused."""
+"""The audit log, append-only: the database refuses UPDATE and DELETE of its rows (see
+marketplace.core.append_only; on SQLite a DELETE is ignored, an UPDATE refused)."""
 
 import django.db.models.deletion
 import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
 
-TABLE = "core_auditentry"
-POSTGRES = f"""
-CREATE OR REPLACE FUNCTION core_auditentry_append_only() RETURNS trigger AS $$
-BEGIN
-    RAISE EXCEPTION 'audit entries cannot be changed or deleted' USING ERRCODE = 'integrity_constraint_violation';
-END;
-$$ LANGUAGE plpgsql;
-CREATE TRIGGER core_auditentry_append_only BEFORE UPDATE OR DELETE ON {TABLE}
-    FOR EACH ROW EXECUTE FUNCTION core_auditentry_append_only();
-"""
-POSTGRES_DROP = f"""
-DROP TRIGGER IF EXISTS core_auditentry_append_only ON {TABLE};
-DROP FUNCTION IF EXISTS core_auditentry_append_only();
-"""
-SQLITE = [
-    f"CREATE TRIGGER core_auditentry_no_update BEFORE UPDATE ON {TABLE} "
-    "BEGIN SELECT RAISE(ABORT, 'audit entries cannot be changed or deleted'); END;",
-    f"CREATE TRIGGER core_auditentry_no_delete BEFORE DELETE ON {TABLE} BEGIN SELECT RAISE(IGNORE); END;",
-]
-SQLITE_DROP = ["DROP TRIGGER IF EXISTS core_auditentry_no_update;", "DROP TRIGGER IF EXISTS core_auditentry_no_delete;"]
-
-
-def forwards(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    if vendor == "postgresql":
-        schema_editor.execute(POSTGRES)
-    elif vendor == "sqlite":
-        for statement in SQLITE:
-            schema_editor.execute(statement)
-
-
-def backwards(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    if vendor == "postgresql":
-        schema_editor.execute(POSTGRES_DROP)
-    elif vendor == "sqlite":
-        for statement in SQLITE_DROP:
-            schema_editor.execute(statement)
+from marketplace.core.append_only import append_only
 
 
 class Migration(migrations.Migration):
@@ -103,5 +60,5 @@ class Migration(migrations.Migration):
                 "default_permissions": ("view",),
             },
         ),
-        migrations.RunPython(forwards, backwards),
+        append_only("core_auditentry", "audit entries cannot be changed or deleted", sqlite_delete="ignore"),
     ]
