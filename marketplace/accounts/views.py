@@ -93,7 +93,7 @@ def signup(request):
         except ServiceError as exc:
             form_error(form, exc)
         else:
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            login(request, user, backend="marketplace.accounts.backends.AccountBackend")
             messages.success(request, _("Welcome! Your account is ready."))
             return redirect("buyer:dashboard")
     return render(request, "accounts/signup.html", {"form": form})
@@ -111,7 +111,7 @@ def invitation(request, token):
                 user = services.invitation_accept(token=token, user=request.user)
             elif form.is_valid():
                 user = services.invitation_accept(token=token, **form.cleaned_data)
-                login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+                login(request, user, backend="marketplace.accounts.backends.AccountBackend")
             else:
                 user = None
         except ServiceError as exc:
