@@ -945,13 +945,13 @@ def bench_pages_under_load(scale):
     server, workers and middleware: bench/pages_server.py) measured before and after the pages, and
     the seller center's empty frame (sign-in, navigation, layout) for reference.
     BENCH_LOAD_SECONDS, BENCH_LOAD_CONNECTIONS and WEB_CONCURRENCY override the defaults."""
-    import secrets
     import shutil
     import socket
     import subprocess
     from urllib.parse import quote
 
     import requests
+    from django.conf import settings
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
     from django.urls import reverse
@@ -975,7 +975,9 @@ def bench_pages_under_load(scale):
     server_env = {
         **os.environ,
         "DEBUG": "false",
-        "SECRET_KEY": secrets.token_urlsafe(50),
+        # The key the data was seeded with: secrets at rest (instance passwords, keys) are encrypted
+        # with a key derived from it when FIELD_ENCRYPTION_KEYS is unset, and the pages decrypt them.
+        "SECRET_KEY": settings.SECRET_KEY,
         "ALLOWED_HOSTS": "127.0.0.1",
         "SECURE_SSL_REDIRECT": "false",  # plain HTTP on 127.0.0.1; TLS ends in front of the server
         "DATABASE_POOL": "true",
