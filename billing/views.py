@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 from invoicing.services import seller_invoice_submit
 from marketplace.catalog.models import TradeMode
 from marketplace.core.errors import ServiceError
+from marketplace.core.pagecache import page_cache
 from marketplace.core.uploads import private_storage
 from marketplace.core.views import message_error, paginate, querystring_without_page
 from marketplace.portal.access import seller_required
@@ -21,6 +22,7 @@ from .pdf import statement_pdf
 from .services.exports import export_file_for, export_request
 
 
+@page_cache
 @seller_required("settlement.view")
 def bill_management(request):
     form = StatementFilterForm(request.GET or None)

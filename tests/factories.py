@@ -181,11 +181,11 @@ def fresh(user: User) -> User:
 
 def api(user: User | None = None):
     """An API client speaking English, authenticated by token."""
-    from rest_framework.authtoken.models import Token
     from rest_framework.test import APIClient
+
+    from marketplace.accounts.services import api_token_issue
 
     client = APIClient(HTTP_ACCEPT_LANGUAGE="en")
     if user is not None:
-        token, _created = Token.objects.get_or_create(user=user)
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_issue(user=user)}")
     return client

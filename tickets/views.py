@@ -11,6 +11,7 @@ from marketplace.accounts.models import SellerMembership
 from marketplace.accounts.roles import SELLER_CAPABILITIES
 from marketplace.catalog.models import Product
 from marketplace.core.errors import ServiceError
+from marketplace.core.pagecache import page_cache
 from marketplace.core.views import form_error, message_error, paginate, private_download, querystring_without_page
 from marketplace.orders.models import Order
 from marketplace.portal.access import buyer_required, seller_required
@@ -32,6 +33,7 @@ from .models import Ticket
 # --- seller center ---------------------------------------------------------------------------------
 
 
+@page_cache
 @seller_required("tickets.manage")
 def seller_ticket_list(request):
     now = timezone.now()

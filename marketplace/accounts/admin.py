@@ -8,6 +8,7 @@ from marketplace.core.admin import ReadOnlyInline, ReasonForm, form_action, serv
 
 from . import services
 from .models import (
+    ApiToken,
     Buyer,
     BuyerMembership,
     Invitation,
@@ -223,6 +224,24 @@ class SellerApplicationAdmin(admin.ModelAdmin):
         if not failures:
             return _("Meets every requirement.")
         return format_html("<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((f,) for f in failures)))
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Users' API tokens: who holds one since when; deleting revokes it. The tokens themselves are
+    not stored (only their hashes), so nobody can read one here."""
+
+    list_display = ["prefix", "user", "created_at"]
+    search_fields = ["user__email", "prefix"]
+    list_select_related = ["user"]
+    readonly_fields = ["user", "prefix", "created_at"]
+    exclude = ["token_hash"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Invitation)

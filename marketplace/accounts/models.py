@@ -302,6 +302,26 @@ class SellerApplicationEvent(EventBase):
         verbose_name_plural = _("application events")
 
 
+class ApiToken(models.Model):
+    """A token for the REST API (``Authorization: Token ...``). Only its SHA-256 is stored: the token
+    is shown once, when issued; the prefix tells a user's tokens apart."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens", verbose_name=_("user")
+    )
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    prefix = models.CharField(_("starts with"), max_length=8, editable=False)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.prefix}…"
+
+
 class Invitation(models.Model):
     """An invitation to join an enterprise tenant or a seller, sent by its administrator."""
 

@@ -25,6 +25,7 @@ from marketplace.core.uploads import validate_upload
 from marketplace.core.validators import validate_uscc
 
 from .models import (
+    ApiToken,
     Buyer,
     BuyerMembership,
     Invitation,
@@ -75,11 +76,33 @@ def user_signup(
     return user
 
 
-# --- invitations ---------------------------------------------------------------------------
-
-
-def _token_hash(token: str) -> str:
+def token_hash(token: str) -> str:
+    """What is stored of a secret token (invitations, API tokens): its SHA-256."""
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+# --- API tokens ----------------------------------------------------------------------------
+
+API_TOKENS_KEPT = 20  # a user's newest tokens; older ones stop working
+
+
+def api_token_issue(*, user: User) -> str:
+    """A new API token for ``user``: returned once, stored only as its hash. Each sign-in through
+    the API issues one (one per script or device); beyond the newest API_TOKENS_KEPT, the oldest
+    are revoked."""
+    token = secrets.token_hex(20)
+    with transaction.atomic():
+        ApiToken.objects.create(user=user, token_hash=token_hash(token), prefix=token[:8])
+        stale = list(ApiToken.objects.filter(user=user).values_list("pk", flat=True)[API_TOKENS_KEPT:])
+        ApiToken.objects.filter(pk__in=stale).delete()
+    return token
+
+
+def api_token_revoke(*, token: ApiToken) -> None:
+    token.delete()
+
+
+# --- invitations ---------------------------------------------------------------------------
 
 
 @dataclass
@@ -139,7 +162,7 @@ def invitation_create(
             seller=seller,
             role=role,
             org_unit=org_unit,
-            token_hash=_token_hash(token),
+            token_hash=token_hash(token),
             invited_by=actor,
             expires_at=timezone.now() + timedelta(days=settings.MARKETPLACE["INVITATION_TTL_DAYS"]),
         )
@@ -158,7 +181,7 @@ def invitation_create(
 
 
 def invitation_lookup(*, token: str) -> Invitation:
-    invitation = Invitation.objects.select_related("buyer", "seller").filter(token_hash=_token_hash(token)).first()
+    invitation = Invitation.objects.select_related("buyer", "seller").filter(token_hash=token_hash(token)).first()
     if invitation is None or not invitation.is_open():
         raise NotFound(_("This invitation is invalid, was used already, or has expired."))
     return invitation

@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from marketplace.core.errors import ServiceError
+from marketplace.core.pagecache import page_cache
 from marketplace.core.views import form_error, message_error, paginate, querystring_without_page
 from marketplace.portal.access import seller_required
 
@@ -23,6 +24,7 @@ def home(request):
     )
 
 
+@page_cache
 def product_list(request):
     form = CatalogFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}

@@ -13,6 +13,11 @@ class CoreConfig(AppConfig):
         from .audit import connect as connect_audit
 
         connect_audit()  # staff groups and permissions into the audit log
+        from django.db.backends.signals import connection_created
+
+        from .pagecache import install
+
+        connection_created.connect(install, dispatch_uid="page_cache_watch")  # every statement, every process
         from .beat import sync_beat_schedule
 
         post_migrate.connect(_sync_after_migrate(sync_beat_schedule), dispatch_uid="sync_beat_schedule", weak=False)

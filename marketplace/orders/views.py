@@ -8,6 +8,7 @@ from django.views.decorators.http import require_POST
 
 from marketplace.catalog.models import Plan, Product
 from marketplace.core.errors import ServiceError
+from marketplace.core.pagecache import page_cache
 from marketplace.core.views import form_error, message_error, paginate, querystring_without_page
 from marketplace.portal.access import buyer_required, seller_required
 from marketplace.provisioning.models import Instance
@@ -74,6 +75,7 @@ def checkout(request):
     )
 
 
+@page_cache
 @buyer_required
 def buyer_order_list(request):
     form = OrderFilterForm(request.GET or None)
@@ -171,6 +173,7 @@ def buyer_accept_delivery(request, pk, line_id):
     return redirect("buyer:order_detail", pk=pk)
 
 
+@page_cache
 @buyer_required
 def buyer_services(request):
     form = SubscriptionFilterForm(request.GET or None)
@@ -206,6 +209,7 @@ def buyer_services(request):
 # --- seller center -----------------------------------------------------------------------------
 
 
+@page_cache
 @seller_required("orders.view")
 def seller_order_list(request):
     products = Product.objects.filter(seller=request.seller).only("pk", "name_zh", "name_en")

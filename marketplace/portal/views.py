@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 from marketplace.catalog.selectors import seller_product_counts, status_rows
 from marketplace.core import selectors as core_selectors
 from marketplace.core.errors import NotFound, as_id
+from marketplace.core.pagecache import page_cache
 from marketplace.core.services import notification_mark_read
 from marketplace.core.views import paginate
 from marketplace.orders import selectors as order_selectors
@@ -19,6 +20,7 @@ from tickets import selectors as ticket_selectors
 from .access import buyer_required, seller_required
 
 
+@page_cache
 @seller_required("dashboard")
 def seller_dashboard(request):
     seller = request.seller
@@ -50,6 +52,7 @@ def _seller_ticket_counts(request):
     return status_counts(Ticket.objects.filter(seller_id=request.seller.pk))
 
 
+@page_cache
 @buyer_required
 def buyer_dashboard(request):
     stats = order_selectors.buyer_dashboard_stats(user=request.user)

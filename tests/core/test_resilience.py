@@ -60,6 +60,22 @@ def test_a_reachable_redis_is_used_as_usual(settings):
     cache.delete("resilience-test")
 
 
+def test_one_redis_client_serves_every_operation_and_thread(settings):
+    """Not one client built per operation (a quarter of a cached page's time)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    location = settings.CACHES["default"].get("LOCATION", "")
+    if not location.startswith("redis://"):
+        pytest.skip("no Redis configured for the tests")
+    cache = ResilientRedisCache(location, {})
+    first = cache._cache.get_client()
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda n: (cache.set(f"client-{n}", n), cache.get(f"client-{n}"))[1], range(64)))
+    assert results == list(range(64))
+    assert cache._cache.get_client() is first and cache._cache.get_client(write=True) is first
+    cache.delete_many([f"client-{n}" for n in range(64)])
+
+
 @pytest.mark.django_db
 def test_an_unreachable_broker_leaves_the_work_to_its_sweep_and_the_request_succeeds(
     breakers, caplog, django_capture_on_commit_callbacks

@@ -16,7 +16,6 @@ from django.apps import apps
 from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
-from rest_framework.authtoken.models import Token
 
 from benefits.models import AccelerationPlan, Benefit, BenefitApplication, MarketingSupport
 from benefits.services import acceleration as plan_services
@@ -29,6 +28,7 @@ from invoicing import services as invoice_services
 from invoicing.models import ExplanationLetter, InvoiceProfile, InvoiceRequest, SellerInvoice
 from marketplace.accounts import services as account_services
 from marketplace.accounts.models import BuyerMembership, Invitation, OrgUnit, SellerApplicationDocument, User
+from marketplace.accounts.services import api_token_issue
 from marketplace.catalog.models import DeliveryKind, Plan, Product, TradeMode
 from marketplace.core import calendar
 from marketplace.orders import services as order_services
@@ -163,6 +163,10 @@ def _gmv(seller, amount: str) -> None:
     )
 
 
+# Each party's API token (only hashes are stored): user id -> token.
+API_TOKENS: dict[int, str] = {}
+
+
 def build(rsa_private_key) -> World:
     """``rsa_private_key``: seller A's key (3072 bits or more), the session's sample-ISV key."""
     ops, finance, finance2 = staff("operations"), staff("finance"), staff("finance")
@@ -177,8 +181,9 @@ def build(rsa_private_key) -> World:
     colleague = UserFactory(name="SweepSecretColleague")
     colleague_membership = BuyerMembership.objects.create(buyer=tenant_a, user=colleague, role="user")
     buyer_b_admin = EnterpriseFactory().memberships.get().user
+    API_TOKENS.clear()
     for user in (seller_a_admin, *roles.values(), seller_b_admin, buyer_a_admin, colleague, buyer_b_admin, ops):
-        Token.objects.get_or_create(user=user)
+        API_TOKENS[user.pk] = api_token_issue(user=user)
 
     # --- seller A's catalog and integration ---------------------------------------------------------
     SellerIntegration.objects.create(

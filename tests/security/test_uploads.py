@@ -17,8 +17,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
+from marketplace.accounts.services import api_token_issue
 from marketplace.core import calendar
 from tests.factories import PDF_BYTES, application_data
 
@@ -189,7 +189,7 @@ def client_for(world: World, upload: Upload) -> Client:
     user = upload.user(world)
     client = Client()
     if upload.api:
-        client.defaults["HTTP_AUTHORIZATION"] = f"Token {Token.objects.get_or_create(user=user)[0].key}"
+        client.defaults["HTTP_AUTHORIZATION"] = f"Token {api_token_issue(user=user)}"
     else:
         client.force_login(user)
     return client

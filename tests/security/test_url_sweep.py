@@ -26,14 +26,13 @@ from dataclasses import dataclass
 import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
-from rest_framework.authtoken.models import Token
 
 from marketplace.accounts.roles import SELLER_CAPABILITIES
 from marketplace.provisioning import protocol
 from marketplace.provisioning import services as provisioning_services
 from tests.factories import PASSWORD
 
-from .sweep_world import World, changed_tables, snapshot
+from .sweep_world import API_TOKENS, World, changed_tables, snapshot
 
 pytestmark = pytest.mark.django_db
 
@@ -315,7 +314,7 @@ def client_for(user, *, api: bool) -> Client:
     if user is None:
         return client
     if api:  # the API as its clients use it: a token
-        client.defaults["HTTP_AUTHORIZATION"] = f"Token {Token.objects.get(user=user).key}"
+        client.defaults["HTTP_AUTHORIZATION"] = f"Token {API_TOKENS[user.pk]}"
     else:
         client.force_login(user)
     return client
