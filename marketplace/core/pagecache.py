@@ -36,6 +36,7 @@ from django.conf import settings
 from django.core.cache import caches
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.http import HttpResponse
+from django.utils.cache import patch_vary_headers
 
 ALL = "*"  # the generation every page depends on: moved by writes whose table is not known
 _PREFIX = "pagecache:"
@@ -48,6 +49,8 @@ _TABLE_WRITTEN = re.compile(
 # Read, but not a dependency: a session's content that matters (who, which CSRF secret) is in the key.
 _NOT_DEPENDENCIES = frozenset({"django_session"})
 _KEPT_HEADERS = ("X-Request-ID", "X-Page-Cache", "Set-Cookie")
+# The tables each view's page read when it was last stored, in this process: fetched with the page.
+_last_dependencies: dict[str, tuple[str, ...]] = {}
 
 
 def page_cache(view=None, *, timeout=None):
@@ -150,21 +153,36 @@ def _uncommitted_writes() -> bool:
 
 
 def _key(request) -> str | None:
-    """The visitor, language and URL a page is stored under; None when the page may not be cached."""
-    if request.headers.get("HX-Request"):
-        return None
+    """The visitor's cookies and token, language and URL a page is stored under; None when the
+    page may not be cached. Who the session belongs to is checked against the entry (_visitor)."""
     cookies = request.COOKIES
-    if "messages" in cookies:
+    if request.headers.get("HX-Request") or "messages" in cookies:
         return None
-    parts = [request.LANGUAGE_CODE, request.scheme, request.get_host(), request.get_full_path(),
-             request.headers.get("Accept", ""), request.headers.get("Authorization", "")]  # fmt: skip
-    if settings.SESSION_COOKIE_NAME in cookies:
-        session = request.session
-        if "_messages" in session:
-            return None
-        parts += [session.session_key or "", session.get("_auth_user_id", ""), session.get("_auth_user_hash", "")]
-    parts.append(cookies.get(settings.CSRF_COOKIE_NAME, ""))
-    return _PREFIX + "p:" + hashlib.sha256("\x1f".join(map(str, parts)).encode()).hexdigest()
+    parts = (request.LANGUAGE_CODE, request.scheme, request.get_host(), request.get_full_path(),
+             request.headers.get("Accept", ""), request.headers.get("Authorization", ""),
+             cookies.get(settings.SESSION_COOKIE_NAME, ""), cookies.get(settings.CSRF_COOKIE_NAME, ""))  # fmt: skip
+    return _PREFIX + "p:" + hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def _session_cache_key(request) -> str | None:
+    """Where a cached_db session keeps its data in the cache (read with the page, in one round trip)."""
+    if settings.SESSION_COOKIE_NAME not in request.COOKIES or settings.SESSION_CACHE_ALIAS != settings.PAGE_CACHE_ALIAS:
+        return None
+    if not hasattr(request.session, "cache_key") or not request.session.session_key:
+        return None  # a session kept elsewhere, or a cookie that is no session key
+    return request.session.cache_key  # cached_db and cache sessions
+
+
+def _visitor(request, session_data) -> tuple | None:
+    """(user id, password hash) of the visitor's session, () without one; None when the session has
+    flash messages waiting (the page must be rendered to show them)."""
+    if settings.SESSION_COOKIE_NAME not in request.COOKIES:
+        return ()
+    if session_data is None:  # not in the cache: the session store reads its database
+        session_data = {k: request.session.get(k) for k in ("_auth_user_id", "_auth_user_hash", "_messages")}
+    if session_data.get("_messages"):
+        return None
+    return (session_data.get("_auth_user_id"), session_data.get("_auth_user_hash"))
 
 
 def _generations(tables) -> dict:
@@ -216,24 +234,42 @@ class PageCacheMiddleware:
         if key is None or _uncommitted_writes():
             request._page_cache_bypass = True
             return None
-        reload = "no-cache" in request.headers.get("Cache-Control", "") or "no-cache" in request.headers.get(
-            "Pragma", ""
-        )
-        if not reload:
-            entry = _cache().get(key)
-            if entry is not None and _generations(tuple(entry["generations"])) == entry["generations"]:
-                response = HttpResponse(entry["body"], status=200)
-                for name, value in entry["headers"]:
-                    response.headers[name] = value
-                response.headers["X-Page-Cache"] = "hit"
-                return response
+        reload = "no-cache" in f"{request.headers.get('Cache-Control', '')} {request.headers.get('Pragma', '')}"
+        # One round trip for a repeat view: the page, the session and the generations of the tables
+        # this view read last time.
+        view = f"{view_func.__module__}.{view_func.__qualname__}"
+        session_key = _session_cache_key(request)
+        tables = _last_dependencies.get(view, ())
+        keys = [key, *([session_key] if session_key else []), *(_generation_key(t) for t in tables)]
+        found = {} if reload else _cache().get_many(keys)
+        visitor = _visitor(request, found.get(session_key) if session_key else None)
+        if visitor is None:
+            request._page_cache_bypass = True
+            return None
+        entry = found.get(key)
+        if entry is not None and entry["visitor"] == visitor:
+            current = {t: found.get(_generation_key(t)) for t in entry["generations"] if t in tables}
+            unknown = [t for t in entry["generations"] if t not in current]
+            if unknown:
+                current |= _generations(unknown)
+            if current == entry["generations"]:
+                return self._replay(entry)
         generations = _start_generations()
         for connection in connections.all():
             connection.page_cache_reads = set()
-        request._page_cache_miss = (key, timeout, generations)
+        request._page_cache_miss = (key, timeout, generations, view, visitor)
         return None
 
-    def _store(self, request, response, key, timeout, generations, reads) -> bool:
+    @staticmethod
+    def _replay(entry):
+        response = HttpResponse(entry["body"], status=200)
+        for name, value in entry["headers"]:
+            response.headers[name] = value
+        patch_vary_headers(response, ("Cookie",))  # as the session and CSRF middleware say of a render
+        response.headers["X-Page-Cache"] = "hit"
+        return response
+
+    def _store(self, request, response, key, timeout, generations, view, visitor, reads) -> bool:
         cache_control = response.get("Cache-Control", "")
         storage = getattr(request, "_messages", None)
         if (
@@ -255,5 +291,7 @@ class PageCacheMiddleware:
             return False
         depends = {table: generations[table] for table in reads} | {ALL: generations[ALL]}
         headers = [(name, value) for name, value in response.items() if name not in _KEPT_HEADERS]
-        _cache().set(key, {"generations": depends, "headers": headers, "body": response.content}, timeout=timeout)
+        entry = {"visitor": visitor, "generations": depends, "headers": headers, "body": response.content}
+        _cache().set(key, entry, timeout=timeout)
+        _last_dependencies[view] = tuple(depends)
         return True

@@ -219,10 +219,15 @@ def test_signing_out_ends_the_cached_pages(seller_user):
     url = reverse("seller:orders")
     settled(client, url)
     assert client.get(url)["X-Page-Cache"] == "hit"
+    old_cookie = client.cookies["sessionid"].value
     client.post(reverse("accounts:logout"))
     page = client.get(url)
     assert page.status_code == 302
     assert page.get("X-Page-Cache") != "hit"
+    # The signed-out session's cookie, sent again (copied before the sign-out): nothing from the cache.
+    client.cookies["sessionid"] = old_cookie
+    replayed = client.get(url)
+    assert (replayed.status_code, replayed.get("X-Page-Cache")) == (302, "bypass")
 
 
 # -- what is never stored --------------------------------------------------------------------------
