@@ -33,6 +33,14 @@ def settled(client, url, **headers):
     return response
 
 
+def cached(user, url_name):
+    """A signed-in visitor whose view of the page now comes from the cache: (client, url)."""
+    client, url = signed_in(user), reverse(url_name)
+    settled(client, url)
+    assert client.get(url)["X-Page-Cache"] == "hit"
+    return client, url
+
+
 def signed_in(user):
     client = Client()
     client.force_login(user)
@@ -116,10 +124,7 @@ def test_a_new_order_shows_at_once_on_the_sellers_and_the_buyers_pages(seller_us
 @committed
 def test_writes_by_queryset_update_and_raw_sql_move_the_pages(seller_user, buyer_user, seller_plan):
     order = paid_order(buyer_user, seller_plan)
-    client = signed_in(seller_user)
-    url = reverse("seller:orders")
-    settled(client, url)
-    assert client.get(url)["X-Page-Cache"] == "hit"
+    client, url = cached(seller_user, "seller:orders")
 
     Order.objects.filter(pk=order.pk).update(number="ORD-BY-UPDATE")
     page = client.get(url)
@@ -134,9 +139,7 @@ def test_writes_by_queryset_update_and_raw_sql_move_the_pages(seller_user, buyer
 @committed
 def test_a_rolled_back_write_changes_nothing_and_the_page_stays_cached(seller_user, buyer_user, seller_plan):
     order = paid_order(buyer_user, seller_plan)
-    client = signed_in(seller_user)
-    url = reverse("seller:orders")
-    settled(client, url)
+    client, url = cached(seller_user, "seller:orders")
 
     with pytest.raises(RuntimeError), transaction.atomic():
         Order.objects.filter(pk=order.pk).update(number="ORD-ROLLED-BACK")
@@ -151,9 +154,7 @@ def test_a_rolled_back_write_changes_nothing_and_the_page_stays_cached(seller_us
 @committed
 def test_a_write_in_a_transaction_moves_the_page_when_it_commits(seller_user, buyer_user, seller_plan):
     order = paid_order(buyer_user, seller_plan)
-    client = signed_in(seller_user)
-    url = reverse("seller:orders")
-    settled(client, url)
+    client, url = cached(seller_user, "seller:orders")
     with transaction.atomic():
         Order.objects.filter(pk=order.pk).update(number="ORD-COMMITTED")
         inside = client.get(url)  # the same connection, before the commit: never cached
@@ -189,10 +190,7 @@ def test_each_visitor_has_their_own_page(seller_user, other_seller_user, buyer_u
 
 @committed
 def test_a_deactivated_user_is_not_served_the_cached_page(seller_user):
-    client = signed_in(seller_user)
-    url = reverse("seller:orders")
-    settled(client, url)
-    assert client.get(url)["X-Page-Cache"] == "hit"
+    client, url = cached(seller_user, "seller:orders")
 
     type(seller_user).objects.filter(pk=seller_user.pk).update(is_active=False)
 
@@ -203,10 +201,7 @@ def test_a_deactivated_user_is_not_served_the_cached_page(seller_user):
 
 @committed
 def test_a_role_that_loses_the_capability_gets_403_not_the_cached_page(seller, seller_user):
-    client = signed_in(seller_user)
-    url = reverse("seller:settlement")
-    settled(client, url)
-    assert client.get(url)["X-Page-Cache"] == "hit"
+    client, url = cached(seller_user, "seller:settlement")
 
     SellerMembership.objects.filter(user=seller_user).update(role=SellerMembership.Role.SUPPORT)
 
@@ -215,10 +210,7 @@ def test_a_role_that_loses_the_capability_gets_403_not_the_cached_page(seller, s
 
 @committed
 def test_signing_out_ends_the_cached_pages(seller_user):
-    client = signed_in(seller_user)
-    url = reverse("seller:orders")
-    settled(client, url)
-    assert client.get(url)["X-Page-Cache"] == "hit"
+    client, url = cached(seller_user, "seller:orders")
     old_cookie = client.cookies["sessionid"].value
     client.post(reverse("accounts:logout"))
     page = client.get(url)
@@ -240,10 +232,7 @@ def test_a_page_with_a_flash_message_is_neither_served_from_nor_stored_in_the_ca
     from django.http import HttpResponse
     from django.test import RequestFactory
 
-    client = signed_in(seller_user)
-    url = reverse("seller:orders")
-    settled(client, url)
-    assert client.get(url)["X-Page-Cache"] == "hit"
+    client, url = cached(seller_user, "seller:orders")
 
     # A message waiting in the cookie, as after a form that redirected here.
     response = HttpResponse()
@@ -261,9 +250,7 @@ def test_a_page_with_a_flash_message_is_neither_served_from_nor_stored_in_the_ca
 
 @committed
 def test_a_hard_reload_renders_the_page_afresh(seller_user):
-    client = signed_in(seller_user)
-    url = reverse("seller:orders")
-    settled(client, url)
+    client, url = cached(seller_user, "seller:orders")
     assert client.get(url, HTTP_CACHE_CONTROL="no-cache")["X-Page-Cache"] == "miss"
     assert client.get(url, HTTP_PRAGMA="no-cache")["X-Page-Cache"] == "miss"
     assert client.get(url)["X-Page-Cache"] == "hit"
@@ -271,9 +258,7 @@ def test_a_hard_reload_renders_the_page_afresh(seller_user):
 
 @committed
 def test_languages_urls_and_htmx_requests_are_kept_apart(seller_user):
-    client = signed_in(seller_user)
-    url = reverse("seller:orders")
-    settled(client, url)
+    client, url = cached(seller_user, "seller:orders")
     chinese = client.get(url)
     client.cookies["django_language"] = "en"
     english = client.get(url)
