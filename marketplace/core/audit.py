@@ -11,6 +11,8 @@ Where the entries come from, so that nothing is left out without a call in every
 * Signals — a staff user's groups and permissions, a group's permissions (``m2m_changed``), and a
   user's ``is_staff``/``is_superuser``/``is_active`` (``pre_save``), whoever changes them (the
   admin, a shell, a command).
+* Signals — the settlement settings and fee tiers (``MONEY_SETTINGS_MODELS``): created, changed
+  field by field, deleted, whoever edits them.
 * ``record(...)`` in the services whose money or permission change has no timeline: credit granted
   or limited, ledger adjustments, seller and tenant roles, invitations accepted, single sign-on app
   access, access keys issued or rotated.
@@ -20,6 +22,7 @@ binds it to the log context); in a worker or a command they stay empty unless a 
 """
 
 import json
+from decimal import Decimal
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models.signals import m2m_changed, pre_save
@@ -198,6 +201,55 @@ def _user_post_save(sender, instance, created=False, raw=False, **kwargs):
         permission("user.created_with_flags", instance, changes=granted)
 
 
+# --- the settings money is computed with: whoever edits them ---------------------------------------------
+
+# The settlement rules (fee rate, minimum payout, deadlines) and the fee tiers, edited in the admin.
+MONEY_SETTINGS_MODELS = ("billing.BillingSettings", "billing.FeeTier")
+
+
+def _fields(instance) -> dict:
+    """The row's values as stored: an unsaved "2026-01-01" or Decimal("0.02") reads as the date and
+    the Decimal("0.0200") the database holds, so only real changes differ."""
+    values = {}
+    for field in instance._meta.concrete_fields:
+        if field.primary_key:
+            continue
+        value = field.to_python(getattr(instance, field.attname))
+        if isinstance(value, Decimal) and getattr(field, "decimal_places", None) is not None:
+            value = value.quantize(Decimal(1).scaleb(-field.decimal_places))
+        values[field.attname] = value
+    return values
+
+
+def _settings_pre_save(sender, instance, raw=False, **kwargs):
+    if raw or instance.pk is None:
+        return
+    before = sender.objects.filter(pk=instance.pk).first()
+    instance._audit_before = _fields(before) if before is not None else None
+
+
+def _settings_post_save(sender, instance, created=False, raw=False, **kwargs):
+    if raw:
+        return
+    before, after = getattr(instance, "_audit_before", None), _fields(instance)
+    instance._audit_before = None
+    if created or before is None:
+        defaults = {f.attname: f.get_default() for f in instance._meta.concrete_fields if f.has_default()}
+        if after == _fields(type(instance)(**defaults)):
+            return  # the settings row made with its defaults on first use: no rule changed
+        money(f"{instance._meta.model_name}.created", instance, changes={k: [None, v] for k, v in after.items()})
+        return
+    changes = {k: [before[k], v] for k, v in after.items() if before[k] != v}
+    if changes:
+        money(f"{instance._meta.model_name}.changed", instance, changes=changes)
+
+
+def _settings_post_delete(sender, instance, **kwargs):
+    money(
+        f"{instance._meta.model_name}.deleted", instance, changes={k: [v, None] for k, v in _fields(instance).items()}
+    )
+
+
 def connect() -> None:
     """Wire the signals (CoreConfig.ready)."""
     from django.contrib.auth import get_user_model
@@ -209,3 +261,11 @@ def connect() -> None:
         m2m_changed.connect(_m2m_changed, sender=through, dispatch_uid=f"audit-{through._meta.label_lower}")
     pre_save.connect(_user_pre_save, sender=user_model, dispatch_uid="audit-user-flags")
     post_save.connect(_user_post_save, sender=user_model, dispatch_uid="audit-user-created")
+    from django.apps import apps
+    from django.db.models.signals import post_delete
+
+    for label in MONEY_SETTINGS_MODELS:
+        model = apps.get_model(label)
+        pre_save.connect(_settings_pre_save, sender=model, dispatch_uid=f"audit-before-{label}")
+        post_save.connect(_settings_post_save, sender=model, dispatch_uid=f"audit-saved-{label}")
+        post_delete.connect(_settings_post_delete, sender=model, dispatch_uid=f"audit-deleted-{label}")

@@ -433,3 +433,40 @@ def test_seller_users_and_staff_without_the_permission_cannot_read_it(entry, sel
     assert (response.status_code, response["Location"].startswith("/admin/login/")) == (302, True)
     assert admin_client(plain_staff).get("/admin/core/auditentry/").status_code == 403
     assert admin_client(seller_user).get(f"/admin/core/auditentry/{entry.pk}/change/").status_code == 302
+
+
+# --- the settings money is computed with -----------------------------------------------------------------
+
+
+def test_the_settlement_settings_edited_in_the_admin_are_audited_field_by_field(ops):
+    from billing.models import BillingSettings
+
+    settings_row = BillingSettings.current()
+    client = admin_client(ops)
+    page = client.get(f"/admin/billing/billingsettings/{settings_row.pk}/change/")
+    form = page.context["adminform"].form
+    data = {name: form[name].value() for name in form.fields}
+    data["confirmation_cutoff_0"], data["confirmation_cutoff_1"] = "2026-01-01", "00:00:00"
+    data.pop("confirmation_cutoff", None)
+    data["minimum_payout"] = "2000.00"
+    response = client.post(f"/admin/billing/billingsettings/{settings_row.pk}/change/", data)
+    assert response.status_code == 302, response.context["adminform"].form.errors if response.context else response
+    entry = AuditEntry.objects.get(action="billingsettings.changed")
+    assert entry.category == AuditEntry.Category.MONEY
+    assert entry.actor == ops and entry.object_id == str(settings_row.pk)
+    assert entry.changes["minimum_payout"] == ["1000.00", "2000.00"]
+
+
+def test_fee_tiers_created_changed_and_deleted_are_audited_and_an_unchanged_save_is_not():
+    from billing.models import FeeTier
+
+    tier = FeeTier.objects.create(effective_from="2026-01-01", threshold=Decimal("100000"), extra_share=Decimal("0.02"))
+    tier.save()  # nothing changed
+    tier.extra_share = Decimal("0.03")
+    tier.save()
+    pk = tier.pk
+    tier.delete()
+    entries = list(AuditEntry.objects.filter(object_type="billing.feetier").order_by("pk"))
+    assert [e.action for e in entries] == ["feetier.created", "feetier.changed", "feetier.deleted"]
+    assert entries[1].changes == {"extra_share": ["0.0200", "0.0300"]}
+    assert entries[2].changes["threshold"] == ["100000.00", None] and entries[2].object_id == str(pk)
