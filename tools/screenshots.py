@@ -68,6 +68,7 @@ PAGES = [
     ("seller-apply", "customer1@example.com", "/accounts/seller-apply/"),
     ("admin", "ops@example.com", "/admin/"),
     ("admin-products", "ops@example.com", "/admin/catalog/product/"),
+    ("admin-api-tokens", "ops@example.com", "/admin/accounts/apitoken/"),
     ("admin-statements", "ops@example.com", "/admin/billing/statement/"),
 ]
 

@@ -54,6 +54,8 @@ GROUPS = {
         *VIEW_ALL,
         "accounts.review_sellerapplication",
         "accounts.change_seller",
+        "accounts.view_apitoken",
+        "accounts.delete_apitoken",  # revoke a user's API token
         "catalog.review_product",
         "core.change_outboundemail",
         "provisioning.change_producemessage",
