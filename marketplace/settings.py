@@ -138,8 +138,9 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # A visitor's repeat view of a marked page comes from the cache until a table the page read is
 # written (marketplace/core/pagecache.py); the entries' lifetime bounds what the clock changes.
-# 0 turns the page cache off.
-PAGE_CACHE_TIMEOUT = env.int("PAGE_CACHE_TIMEOUT", default=60)
+# 0 turns the page cache off: the default without Redis, where each process would keep its own
+# cache and not see the generations other processes (a worker, the scheduler) move.
+PAGE_CACHE_TIMEOUT = env.int("PAGE_CACHE_TIMEOUT", default=60 if REDIS_URL else 0)
 PAGE_CACHE_ALIAS = "default"
 
 AUTH_USER_MODEL = "accounts.User"

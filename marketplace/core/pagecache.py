@@ -54,21 +54,24 @@ _last_dependencies: dict[str, tuple[str, ...]] = {}
 
 
 def page_cache(view=None, *, timeout=None):
-    """Mark a view (a function, or a class-based/DRF view class) as one whose pages may be cached."""
+    """Mark a view (a function, or a class-based/DRF view class) as one whose pages may be cached,
+    for ``timeout`` seconds (default PAGE_CACHE_TIMEOUT, read at each request)."""
 
     def mark(view):
-        view.page_cache_timeout = timeout or settings.PAGE_CACHE_TIMEOUT
+        view.page_cache = timeout or True
         return view
 
     return mark(view) if view is not None else mark
 
 
 def _timeout_of(view_func) -> int:
-    timeout = getattr(view_func, "page_cache_timeout", None)
-    if timeout is None:  # DRF viewsets and class-based views carry the mark on their class
-        timeout = getattr(getattr(view_func, "cls", None) or getattr(view_func, "view_class", None),
-                          "page_cache_timeout", None)  # fmt: skip
-    return timeout or 0
+    """The marked view's entry lifetime; 0 when it is not marked or the page cache is off."""
+    mark = getattr(view_func, "page_cache", None)
+    if mark is None:  # DRF viewsets and class-based views carry the mark on their class
+        mark = getattr(getattr(view_func, "cls", None) or getattr(view_func, "view_class", None), "page_cache", None)
+    if not mark or not settings.PAGE_CACHE_TIMEOUT:
+        return 0
+    return settings.PAGE_CACHE_TIMEOUT if mark is True else mark
 
 
 def _cache():
@@ -228,7 +231,7 @@ class PageCacheMiddleware:
 
     def process_view(self, request, view_func, view_args, view_kwargs):
         timeout = _timeout_of(view_func)
-        if not timeout or request.method != "GET" or not settings.PAGE_CACHE_TIMEOUT:
+        if not timeout or request.method != "GET":
             return None
         key = _key(request)
         if key is None or _uncommitted_writes():

@@ -47,6 +47,12 @@ def signed_in(user):
     return client
 
 
+@pytest.fixture(autouse=True)
+def _page_cache_on(settings):
+    """On whatever the cache (it is on by default only with Redis: a shared cache)."""
+    settings.PAGE_CACHE_TIMEOUT = 60
+
+
 @pytest.fixture
 def seller_plan(seller):
     return PlanFactory(product=ProductFactory(seller=seller, status="published"), price=Decimal("100.00"))

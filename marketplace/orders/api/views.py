@@ -1,5 +1,4 @@
 import django_filters
-from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
@@ -127,7 +126,7 @@ class BuyerCreditView(APIView):
 class SellerOrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """The seller's orders, with filters and search; the detail carries the event timeline."""
 
-    page_cache_timeout = settings.PAGE_CACHE_TIMEOUT  # repeat reads from the cache (core/pagecache.py)
+    page_cache = True  # repeat reads from the cache (core/pagecache.py)
     permission_classes = [seller_capability("orders.view")]
     lookup_value_regex = r"\d+"
     filterset_class = OrderFilter
