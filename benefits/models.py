@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from marketplace.accounts.models import Seller
 from marketplace.core import calendar
-from marketplace.core.models import EventBase
+from marketplace.core.models import AttachmentBase, EventBase
 from marketplace.core.money import MoneyField
 from marketplace.core.uploads import PrivateUploadTo, private_storage
 
@@ -300,7 +300,7 @@ class MarketingSupport(models.Model):
         return [str(labels.get(c, c)) for c in self.channels or []]
 
 
-class MarketingSupportAttachment(models.Model):
+class MarketingSupportAttachment(AttachmentBase):
     class Kind(models.TextChoices):
         PROPOSAL = "proposal", _("Activity plan")
         ACCEPTANCE = "acceptance", _("Acceptance materials")
@@ -308,18 +308,6 @@ class MarketingSupportAttachment(models.Model):
     application = models.ForeignKey(MarketingSupport, on_delete=models.CASCADE, related_name="attachments")
     kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
     file = models.FileField(upload_to=PrivateUploadTo("marketing"), storage=private_storage)
-    name = models.CharField(_("file name"), max_length=200)
-    size = models.PositiveIntegerField(_("size"))
-    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(_("uploaded"), default=timezone.now)
-
-    class Meta:
-        ordering = ["created_at", "id"]
-        verbose_name = _("attachment")
-        verbose_name_plural = _("attachments")
-
-    def __str__(self):
-        return self.name
 
 
 class MarketingSupportEvent(EventBase):

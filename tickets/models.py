@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from marketplace.accounts.models import Buyer, Seller
 from marketplace.catalog.models import Product
-from marketplace.core.models import EventBase
+from marketplace.core.models import AttachmentBase, EventBase
 from marketplace.core.uploads import PrivateUploadTo, private_storage
 from marketplace.orders.models import Order
 
@@ -225,24 +225,12 @@ class TicketMessage(models.Model):
         return self.kind == self.Kind.INTERNAL
 
 
-class TicketAttachment(models.Model):
+class TicketAttachment(AttachmentBase):
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="attachments")
     message = models.ForeignKey(
         TicketMessage, on_delete=models.CASCADE, null=True, blank=True, related_name="attachments"
     )
     file = models.FileField(upload_to=PrivateUploadTo("tickets"), storage=private_storage)
-    name = models.CharField(_("file name"), max_length=200)
-    size = models.PositiveIntegerField(_("size"))
-    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(_("uploaded"), default=timezone.now)
-
-    class Meta:
-        ordering = ["created_at", "id"]
-        verbose_name = _("attachment")
-        verbose_name_plural = _("attachments")
-
-    def __str__(self):
-        return self.name
 
 
 class TicketEvent(EventBase):

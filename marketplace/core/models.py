@@ -7,6 +7,25 @@ from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 
+class AttachmentBase(models.Model):
+    """A private file someone uploaded to a conversation or an application; the subclass names what
+    it belongs to and the ``file`` field (its folder in private storage)."""
+
+    name = models.CharField(_("file name"), max_length=200)
+    size = models.PositiveIntegerField(_("size"))
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("uploaded"), default=timezone.now)
+
+    class Meta:
+        abstract = True
+        ordering = ["created_at", "id"]
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+
+    def __str__(self):
+        return self.name
+
+
 class EventBase(models.Model):
     """One row per state transition: who moved what, from where to where, why, when."""
 
