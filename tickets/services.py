@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, gettext_noop, pgettext
 
 from marketplace.accounts.models import BuyerMembership, SellerMembership, User
-from marketplace.accounts.roles import buyer_is_admin, seller_can
+from marketplace.accounts.roles import buyer_is_admin, seller_can, seller_users
 from marketplace.catalog.models import Product
 from marketplace.core.errors import InvalidTransition, NotAllowed, NotFound, ValidationFailed, as_id
 from marketplace.core.services import notify
@@ -131,21 +131,6 @@ def _hours(minutes: int) -> str:
 # --- opening ---------------------------------------------------------------------------------------
 
 
-def _attach(ticket: Ticket, message: TicketMessage | None, files, actor: User, now, stored: list) -> None:
-    for f in files:
-        stored.append(
-            TicketAttachment.objects.create(
-                ticket=ticket,
-                message=message,
-                file=f,
-                name=f.name[:200],
-                size=f.size,
-                uploaded_by=actor,
-                created_at=now,
-            )
-        )
-
-
 def _text(value: str, field: str, label: str, max_length: int = MAX_TEXT) -> str:
     value = (value or "").strip()
     if not value:
@@ -210,7 +195,7 @@ def ticket_open(
             resolution_target=target,
             sla_running_since=now,
         )
-        _attach(ticket, None, files, actor, now, stored)
+        TicketAttachment.store(files, uploaded_by=actor, created_at=now, stored=stored, ticket=ticket, message=None)
         record(ticket, actor=actor, from_status="", note=gettext_noop("Ticket opened"), at=now)
         _tell_seller(
             ticket,
@@ -366,7 +351,7 @@ def ticket_reply(*, actor: User, ticket_id, body: str, internal: bool = False, f
         message = TicketMessage.objects.create(
             ticket=ticket, author=actor, side=side, kind=kind, body=body, created_at=now
         )
-        _attach(ticket, message, files, actor, now, stored)
+        TicketAttachment.store(files, uploaded_by=actor, created_at=now, stored=stored, ticket=ticket, message=message)
         ticket.save(update_fields=["updated_at"])
         if internal:
             pass
@@ -593,12 +578,7 @@ def _tell_seller(ticket: Ticket, subject, template: str) -> None:
     if seller_can(handler, "tickets.manage"):  # still with the seller, still handling tickets
         users = [ticket.assignee]
     else:
-        users = list(
-            User.objects.filter(
-                seller_membership__seller_id=ticket.seller_id,
-                seller_membership__role__in=(SellerMembership.Role.ADMIN, SellerMembership.Role.SUPPORT),
-            )
-        )
+        users = seller_users(ticket.seller_id, (SellerMembership.Role.ADMIN, SellerMembership.Role.SUPPORT))
     notify(
         users=users,
         subject=subject,

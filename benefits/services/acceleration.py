@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy, gettext_noop
 
 from marketplace.accounts.groups import staff_with_perm
 from marketplace.accounts.models import SellerMembership, User
+from marketplace.accounts.roles import seller_users
 from marketplace.core import calendar
 from marketplace.core.errors import Conflict, ValidationFailed, require_perm
 from marketplace.core.services import notify
@@ -193,11 +194,7 @@ def plan_reject(*, actor: User, plan_id, reason: str, now=None) -> AccelerationP
 
 def _tell_seller(plan: AccelerationPlan, subject) -> None:
     notify(
-        users=list(
-            User.objects.filter(
-                seller_membership__seller_id=plan.seller_id, seller_membership__role=SellerMembership.Role.ADMIN
-            )
-        ),
+        users=seller_users(plan.seller_id, [SellerMembership.Role.ADMIN]),
         subject=subject,
         template="notifications/acceleration_plan_decided.txt",
         context={"plan": plan},

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, gettext_noop
 
 from marketplace.accounts.models import User
-from marketplace.accounts.roles import seller_can
+from marketplace.accounts.roles import seller_can, seller_users
 from marketplace.core import calendar
 from marketplace.core.errors import Conflict, InvalidTransition, NotAllowed, NotFound, ValidationFailed, as_id
 from marketplace.core.services import notify
@@ -165,9 +165,7 @@ def benefit_reject(*, actor: User, application_id, reason: str, now=None) -> Ben
 
 def _tell_seller(application: BenefitApplication, subject) -> None:
     notify(
-        users=list(
-            User.objects.filter(seller_membership__seller_id=application.seller_id, seller_membership__role="admin")
-        ),
+        users=seller_users(application.seller_id, ["admin"]),
         subject=subject,
         subject_params={"benefit": application.benefit.name_zh},
         template="notifications/benefit_decided.txt",

@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy, gettext_noop
 
 from marketplace.accounts.groups import staff_with_perm
 from marketplace.accounts.models import User
-from marketplace.accounts.roles import SELLER_CAPABILITIES
+from marketplace.accounts.roles import SELLER_CAPABILITIES, seller_users
 from marketplace.core import calendar
 from marketplace.core.errors import Conflict, InvalidTransition, ValidationFailed, require_perm
 from marketplace.core.money import quantize
@@ -69,21 +69,6 @@ def _date(value, field: str, errors: dict) -> date | None:
     except ValueError:
         errors[field] = [_("Enter a date as YYYY-MM-DD.")]
         return None
-
-
-def _attach(application, files, kind, actor, now, stored) -> None:
-    for f in files:
-        stored.append(
-            MarketingSupportAttachment.objects.create(
-                application=application,
-                kind=kind,
-                file=f,
-                name=f.name[:200],
-                size=f.size,
-                uploaded_by=actor,
-                created_at=now,
-            )
-        )
 
 
 def _fields(data: dict) -> tuple[dict, dict]:
@@ -150,7 +135,14 @@ def marketing_save(
                 setattr(application, field, value)
             application.updated_at = now
             application.save(update_fields=[*values, "updated_at"])
-        _attach(application, files, MarketingSupportAttachment.Kind.PROPOSAL, actor, now, stored)
+        MarketingSupportAttachment.store(
+            files,
+            uploaded_by=actor,
+            created_at=now,
+            stored=stored,
+            application=application,
+            kind=MarketingSupportAttachment.Kind.PROPOSAL,
+        )
         if submit:
             _submit(application, actor, now)
     return application
@@ -248,7 +240,9 @@ def marketing_submit_acceptance(*, actor: User, application_id, report: str, fil
             errors["files"] = [_("Add the activity's evidence (at least one file).")]
         if errors:
             _fail(errors)
-        _attach(application, files, kind, actor, now, stored)
+        MarketingSupportAttachment.store(
+            files, uploaded_by=actor, created_at=now, stored=stored, application=application, kind=kind
+        )
         application.acceptance_report = report
         move(
             application,
@@ -428,12 +422,7 @@ def marketing_pay(*, actor: User, application_id, amount, reference: str, now=No
 
 def _tell_seller(application: MarketingSupport, subject) -> None:
     notify(
-        users=list(
-            User.objects.filter(
-                seller_membership__seller_id=application.seller_id,
-                seller_membership__role__in=SELLER_CAPABILITIES["cooperation.manage"],
-            )
-        ),
+        users=seller_users(application.seller_id, SELLER_CAPABILITIES["cooperation.manage"]),
         subject=subject,
         subject_params={"number": application.number},
         template="notifications/marketing_support.txt",

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, gettext_noop
 
 from marketplace.accounts.models import User
+from marketplace.accounts.roles import seller_users
 from marketplace.core import calendar
 from marketplace.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed, require_perm
 from marketplace.core.services import notify
@@ -167,11 +168,7 @@ def _locked(statement_id) -> Statement:
 
 
 def _seller_people(statement: Statement) -> list[User]:
-    return list(
-        User.objects.filter(
-            seller_membership__seller_id=statement.seller_id, seller_membership__role__in=["admin", "finance"]
-        )
-    )
+    return seller_users(statement.seller_id, ["admin", "finance"])
 
 
 def _tell_seller(statement: Statement, subject, template: str, **context) -> None:

@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy, gettext_noop
 
 from marketplace.accounts.groups import staff_with_perm
 from marketplace.accounts.models import User
-from marketplace.accounts.roles import SELLER_CAPABILITIES, buyer_is_admin, seller_can
+from marketplace.accounts.roles import SELLER_CAPABILITIES, buyer_is_admin, seller_can, seller_users
 from marketplace.catalog.models import TradeMode
 from marketplace.core import calendar
 from marketplace.core.errors import Conflict, InvalidTransition, NotAllowed, NotFound, ValidationFailed, as_id
@@ -708,12 +708,7 @@ def letters_stamp_due(*, now=None) -> int:
 
 def _issuer_users(request: InvoiceRequest) -> list[User]:
     if request.issuer == Issuer.SELLER:
-        return list(
-            User.objects.filter(
-                seller_membership__seller_id=request.seller_id,
-                seller_membership__role__in=SELLER_CAPABILITIES["invoices.manage"],
-            )
-        )
+        return seller_users(request.seller_id, SELLER_CAPABILITIES["invoices.manage"])
     return staff_with_perm("invoicing.issue_invoicerequest")
 
 

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy, gettext_noop
 from billing.models import Statement
 from billing.services import statement_invoice_verified
 from marketplace.accounts.models import User
+from marketplace.accounts.roles import seller_users
 from marketplace.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed, require_perm
 from marketplace.core.money import quantize
 from marketplace.core.services import notify
@@ -137,11 +138,7 @@ def seller_invoice_reject(*, actor: User, invoice_id, reason: str, now: datetime
             message=reason,
             at=now,
         )
-        people = list(
-            User.objects.filter(
-                seller_membership__seller_id=statement.seller_id, seller_membership__role__in=["admin", "finance"]
-            )
-        )
+        people = seller_users(statement.seller_id, ["admin", "finance"])
         notify(
             users=people,
             subject=gettext_lazy("Your invoice %(number)s was rejected"),

@@ -4,7 +4,7 @@ Views and API endpoints ask ``seller_can(membership, capability)``; the navigati
 role cannot open. One table, so the rule is read in one place.
 """
 
-from .models import BuyerMembership, SellerMembership
+from .models import BuyerMembership, SellerMembership, User
 
 R = SellerMembership.Role
 
@@ -32,3 +32,8 @@ def seller_can(membership: SellerMembership | None, capability: str) -> bool:
 
 def buyer_is_admin(membership: BuyerMembership | None) -> bool:
     return membership is not None and membership.role == BuyerMembership.Role.ADMIN
+
+
+def seller_users(seller_id: int, roles) -> list[User]:
+    """The seller's people in these roles (a capability's set, or roles named): whom a notice goes to."""
+    return list(User.objects.filter(seller_membership__seller_id=seller_id, seller_membership__role__in=list(roles)))

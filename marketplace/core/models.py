@@ -25,6 +25,17 @@ class AttachmentBase(models.Model):
     def __str__(self):
         return self.name
 
+    @classmethod
+    def store(cls, files, *, uploaded_by, created_at, stored: list, **owner) -> None:
+        """A row per uploaded file, each appended to ``stored`` (so that a failed transaction's
+        files are removed from storage: ``core.uploads.files_kept_only_on_success``)."""
+        for f in files:
+            stored.append(
+                cls.objects.create(
+                    file=f, name=f.name[:200], size=f.size, uploaded_by=uploaded_by, created_at=created_at, **owner
+                )
+            )
+
 
 class EventBase(models.Model):
     """One row per state transition: who moved what, from where to where, why, when."""

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy, gettext_noop
 
 from billing.services.ledger import ledger_settle_line
 from marketplace.accounts.models import Buyer, BuyerMembership, Seller, User
+from marketplace.accounts.roles import seller_users
 from marketplace.catalog.models import Plan, Product
 from marketplace.core import audit, calendar
 from marketplace.core.errors import (
@@ -450,10 +451,6 @@ def _fulfil_line(order: Order, line: OrderLine, *, now) -> None:
     )
 
 
-def _seller_admins(seller_id: int) -> list[User]:
-    return list(User.objects.filter(seller_membership__seller_id=seller_id, seller_membership__role="admin"))
-
-
 def _notify_paid(order: Order) -> None:
     notify(
         users=[order.placed_by],
@@ -464,7 +461,7 @@ def _notify_paid(order: Order) -> None:
         link=reverse("buyer:order_detail", args=[order.pk]),
     )
     notify(
-        users=_seller_admins(order.seller_id),
+        users=seller_users(order.seller_id, ["admin"]),
         subject=gettext_lazy("New paid order %(number)s"),
         subject_params={"number": order.number},
         template="notifications/order_paid_seller.txt",
@@ -572,7 +569,7 @@ def supervision_accept(*, actor: User, line_id, now=None) -> OrderLine:
             note=gettext_noop("Delivery accepted by the buyer (line %(line)s)"),
         )
         notify(
-            users=_seller_admins(line.seller_id),
+            users=seller_users(line.seller_id, ["admin"]),
             subject=gettext_lazy("Delivery accepted for order %(number)s"),
             subject_params={"number": line.order.number},
             template="notifications/supervision_completed.txt",

@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, gettext_noop
 
 from marketplace.accounts.models import Seller, User
-from marketplace.accounts.roles import seller_can
+from marketplace.accounts.roles import seller_can, seller_users
 from marketplace.catalog.models import DeliveryKind
 from marketplace.core import audit, calendar
 from marketplace.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed, as_id
@@ -699,11 +699,7 @@ def _fail_order(message: ProduceMessage, now) -> None:
         link=reverse("buyer:order_detail", args=[order.pk]),
     )
     notify(
-        users=list(
-            User.objects.filter(
-                seller_membership__seller_id=line.seller_id, seller_membership__role__in=["admin", "developer"]
-            )
-        ),
+        users=seller_users(line.seller_id, ["admin", "developer"]),
         subject=gettext_lazy("Provisioning failed for order %(number)s"),
         subject_params={"number": order.number},
         template="notifications/provisioning_failed_seller.txt",

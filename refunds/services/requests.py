@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy, gettext_noop
 
 from invoicing.services.buyer_invoices import invoice_blocks_refund
 from marketplace.accounts.models import User
-from marketplace.accounts.roles import SELLER_CAPABILITIES, seller_can
+from marketplace.accounts.roles import SELLER_CAPABILITIES, seller_can, seller_users
 from marketplace.catalog.models import DeliveryKind
 from marketplace.core import calendar
 from marketplace.core.errors import Conflict, InvalidTransition, NotAllowed, NotFound, ValidationFailed
@@ -464,12 +464,7 @@ def _tell_buyer(request: RefundRequest, subject, template: str) -> None:
 
 def _tell_seller(request: RefundRequest, subject, template: str) -> None:
     notify(
-        users=list(
-            User.objects.filter(
-                seller_membership__seller_id=request.order_line.seller_id,
-                seller_membership__role__in=SELLER_CAPABILITIES["refunds.manage"],
-            )
-        ),
+        users=seller_users(request.order_line.seller_id, SELLER_CAPABILITIES["refunds.manage"]),
         subject=subject,
         subject_params={"number": request.number},
         template=template,
